@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Core posting API and watch-list machinery shared by every event source.
+ *
+ * An object that can be watched (a key, the global device list, ...) owns a
+ * struct wq_watch_list.  A watch ties one queue to one list for one object id
+ * and carries the user's watch id (0..255) that tags the records.
+ *
+ * Lifetimes: the watch list is walked under RCU by posters; watches are
+ * freed after an RCU grace period; a queue is freed after a grace period
+ * following the removal of its last watch, so a poster that found a watch
+ * under rcu_read_lock() may always lock that watch's queue.
+ *
+ * Lock order: wlist->lock, then the queue's lock.  Posting takes only the
+ * queue's lock (irq-safe), so it may happen in any context.
+ */
+#ifndef _WQ_CORE_H
+#define _WQ_CORE_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/rculist.h>
+#include <linux/spinlock.h>
+#include <linux/cred.h>
+#include "../uapi/linux/wq_dev.h"
+
+struct wq_queue;
+struct wq_watch;
+struct wq_user;
+
+struct wq_watch_list {
+	struct hlist_head	watchers;	/* RCU; changes under lock */
+	spinlock_t		lock;
+	/* Called (process context, no locks held) when a watch leaves the list */
+	void (*release_watch)(struct wq_watch *watch);
+};
+
+struct wq_watch {
+	struct hlist_node	list_node;	/* on wlist->watchers, RCU */
+	struct hlist_node	queue_node;	/* on queue->watches */
+	struct wq_watch_list	*wlist;		/* NULL until added */
+	struct wq_queue		*queue;
+	const struct cred	*cred;		/* the watch setter's */
+	struct wq_user		*user;		/* charged for this watch */
+	void			*private;	/* the source's */
+	u64			id;		/* object id posts must match */
+	u32			info_id;	/* watch id << WQ_INFO_ID__SHIFT */
+	struct rcu_head		rcu;
+};
+
+void wq_init_watch_list(struct wq_watch_list *wlist,
+			void (*release_watch)(struct wq_watch *));
+
+/* Queue from a /dev/watch_queue file descriptor; ERR_PTR(-EBADF/-EINVAL). */
+struct wq_queue *wq_queue_get(int fd);
+void wq_queue_put(struct wq_queue *q);
+
+/*
+ * Allocate a watch on @q for object @id tagged @watch_id (0..255), charged
+ * to the current user's watch limit.  Free with wq_watch_free() if it is not
+ * added.  Sizes an unsized queue with the default size.
+ */
+struct wq_watch *wq_watch_alloc(struct wq_queue *q, u64 id, u8 watch_id);
+void wq_watch_free(struct wq_watch *watch);
+
+/* -EBUSY if @q already watches this id on @wlist, -ENOENT if q is closing. */
+int wq_add_watch(struct wq_watch_list *wlist, struct wq_watch *watch);
+
+/* Remove @q's watch of @id, posting a removal record; -EBADSLT if none. */
+int wq_remove_watch(struct wq_watch_list *wlist, struct wq_queue *q, u64 id);
+
+/* The object @id dies: every watcher gets a removal record, list empties. */
+void wq_remove_watch_list(struct wq_watch_list *wlist, u64 id);
+
+/*
+ * Post @n to every queue watching @id on @wlist.  Any context; never sleeps
+ * or allocates.  The length in n->info must be a multiple of 8 in 8..120;
+ * the watch id bits of n->info are set per watch.
+ */
+void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id);
+
+#endif /* _WQ_CORE_H */

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * watch_queue: Linux's general notification queue as a module, for kernels
+ * built without CONFIG_WATCH_QUEUE.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
+#include <linux/workqueue.h>
+#include "wq_queue.h"
+#include "wq_user.h"
+
+unsigned long wq_max_ring_bytes = 16UL << 20;
+module_param_named(max_ring_bytes, wq_max_ring_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_ring_bytes, "Largest ring per queue, bytes (default 16 MiB)");
+
+unsigned long wq_default_ring_bytes = 256 * WQ_NOTE_SIZE;
+module_param_named(default_ring_bytes, wq_default_ring_bytes, ulong, 0644);
+MODULE_PARM_DESC(default_ring_bytes, "Ring size of a queue watched before it was sized (default 32 KiB)");
+
+unsigned long wq_max_user_ring_bytes = 256UL << 20;
+module_param_named(max_user_ring_bytes, wq_max_user_ring_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_ring_bytes, "Ring memory per user, bytes (default 256 MiB)");
+
+unsigned int wq_max_user_queues = 1024;
+module_param_named(max_user_queues, wq_max_user_queues, uint, 0644);
+MODULE_PARM_DESC(max_user_queues, "Open queues per user (default 1024)");
+
+unsigned int wq_max_user_watches = 8192;
+module_param_named(max_user_watches, wq_max_user_watches, uint, 0644);
+MODULE_PARM_DESC(max_user_watches, "Watches per user (default 8192)");
+
+/* Frees queues in process context after an RCU grace period. */
+struct workqueue_struct *wq_workqueue;
+
+static int __init wq_init(void)
+{
+	int ret;
+
+	wq_workqueue = alloc_workqueue("watch_queue", 0, 0);
+	if (!wq_workqueue)
+		return -ENOMEM;
+	ret = wq_dev_init();
+	if (ret)
+		goto err_dev;
+	return 0;
+
+err_dev:
+	destroy_workqueue(wq_workqueue);
+	return ret;
+}
+
+static void __exit wq_exit(void)
+{
+	wq_dev_exit();
+	/*
+	 * A closed queue is freed by an RCU callback of its last watch that
+	 * queues an rcu_work, whose own callback queues the work: wait for
+	 * both generations of callbacks, then for the work.
+	 */
+	rcu_barrier();
+	rcu_barrier();
+	destroy_workqueue(wq_workqueue);
+	wq_user_exit();
+}
+
+module_init(wq_init);
+module_exit(wq_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("General notification queue device /dev/watch_queue");
+MODULE_VERSION("0.1.0");

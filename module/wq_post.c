@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The posting path.  Runs in any context (process, softirq, hardirq), so it
+ * never sleeps or allocates: one irq-safe spinlock per queue, a memcpy of
+ * the record, and a wake-up deferred to irq_work only when someone waits.
+ */
+#include <linux/export.h>
+#include <linux/irq_work.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
+#include "wq_filter.h"
+#include "wq_post.h"
+#include "wq_queue.h"
+#include "wq_ring.h"
+
+static u32 wq_record_len(const struct wq_notification *n)
+{
+	return n->info & WQ_INFO_LENGTH;
+}
+
+/* Insert the pending loss record if there is room; q->lock held. */
+static bool wq_put_loss_locked(struct wq_queue *q, struct wq_ring *ring,
+			       u64 room)
+{
+	struct wq_loss_notification loss = {
+		.watch.type	= WQ_TYPE_META,
+		.watch.subtype	= WQ_META_LOSS,
+		.watch.info	= sizeof(loss),
+	};
+
+	if (room < sizeof(loss))
+		return false;
+	loss.count = q->pending_loss;
+	wq_ring_write(ring, q->head, &loss, sizeof(loss));
+	q->head += sizeof(loss);
+	q->pending_loss = 0;
+	return true;
+}
+
+static void wq_count_loss_locked(struct wq_queue *q, struct wq_ring *ring)
+{
+	q->pending_loss++;
+	WRITE_ONCE(ring->prod->lost, ring->prod->lost + 1);
+}
+
+/*
+ * Write @n (or, with @n NULL, only a pending loss record) to the ring.
+ * A pending loss record always goes first, so the reader meets it before
+ * any record posted after the loss; if both do not fit, @n is lost too.
+ */
+static bool wq_queue_post_locked(struct wq_queue *q,
+				 const struct wq_notification *n)
+{
+	struct wq_ring *ring = q->ring;
+	u32 len = n ? wq_record_len(n) : 0;
+	u32 need = len;
+	u64 tail;
+	s64 used;
+
+	if (q->dead || !ring)
+		return false;
+	if (q->pending_loss)
+		need += sizeof(struct wq_loss_notification);
+
+	used = wq_ring_used(ring, q->head, &tail);
+	if (used < 0 || ring->size - used < need) {
+		if (n)
+			wq_count_loss_locked(q, ring);
+		return false;
+	}
+	if (q->pending_loss)
+		wq_put_loss_locked(q, ring, ring->size - used);
+	if (n) {
+		wq_ring_write(ring, q->head, n, len);
+		q->head += len;
+	}
+	/* Pairs with the consumer's acquire load of head: data first. */
+	smp_store_release(&ring->prod->head, q->head);
+	return true;
+}
+
+static void wq_queue_kick(struct wq_queue *q)
+{
+	/*
+	 * wq_has_sleeper() has the barrier that pairs with the one in
+	 * prepare_to_wait()/poll_wait(): either the waiter sees the new head
+	 * or we see the waiter.  The wake-up itself runs from irq_work, so no
+	 * wait-queue lock is taken here, whatever context we post from, and
+	 * a burst of posts costs one wake-up.
+	 */
+	if (wq_has_sleeper(&q->waitq))
+		irq_work_queue(&q->wake_work);
+}
+
+bool wq_queue_post(struct wq_queue *q, const struct wq_notification *n)
+{
+	unsigned long flags;
+	bool ok;
+
+	if (WARN_ON_ONCE(wq_record_len(n) < sizeof(*n) ||
+			 wq_record_len(n) > WQ_RECORD_MAX ||
+			 wq_record_len(n) % WQ_RECORD_ALIGN))
+		return false;
+
+	spin_lock_irqsave(&q->lock, flags);
+	ok = wq_queue_post_locked(q, n);
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (ok)
+		wq_queue_kick(q);
+	return ok;
+}
+
+void wq_queue_flush_loss(struct wq_queue *q)
+{
+	unsigned long flags;
+
+	if (!READ_ONCE(q->pending_loss))
+		return;
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->pending_loss)
+		wq_queue_post_locked(q, NULL);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id)
+{
+	const struct wq_filter *f;
+	struct wq_watch *w;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(w, &wlist->watchers, list_node) {
+		if (w->id != id)
+			continue;
+		n->info = (n->info & ~WQ_INFO_ID) | w->info_id;
+		f = rcu_dereference(w->queue->filter);
+		if (!wq_filter_match(f, n))
+			continue;
+		wq_queue_post(w->queue, n);
+	}
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_GPL(wq_post);

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Queue lifetime and sizing. */
+#include <linux/file.h>
+#include <linux/log2.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include "wq_filter.h"
+#include "wq_queue.h"
+#include "wq_ring.h"
+#include "wq_user.h"
+
+static void wq_queue_wake_work(struct irq_work *work)
+{
+	struct wq_queue *q = container_of(work, struct wq_queue, wake_work);
+
+	wake_up_all(&q->waitq);
+}
+
+struct wq_queue *wq_queue_create(void)
+{
+	struct wq_queue *q;
+	int ret;
+
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	if (!q)
+		return ERR_PTR(-ENOMEM);
+	q->user = wq_user_get();
+	if (!q->user) {
+		kfree(q);
+		return ERR_PTR(-ENOMEM);
+	}
+	ret = wq_user_charge_queue(q->user);
+	if (ret) {
+		wq_user_put(q->user);
+		kfree(q);
+		return ERR_PTR(ret);
+	}
+	spin_lock_init(&q->lock);
+	INIT_HLIST_HEAD(&q->watches);
+	mutex_init(&q->mutex);
+	init_waitqueue_head(&q->waitq);
+	init_waitqueue_head(&q->syncq);
+	init_irq_work(&q->wake_work, wq_queue_wake_work);
+	refcount_set(&q->ref, 1);
+	if (current->mm)
+		q->memcg = get_mem_cgroup_from_mm(current->mm);
+	return q;
+}
+
+/* Process context, after the last watch is gone and a grace period. */
+static void wq_queue_free_work(struct work_struct *work)
+{
+	struct wq_queue *q = container_of(to_rcu_work(work), struct wq_queue,
+					  free_work);
+
+	irq_work_sync(&q->wake_work);
+	if (q->ring) {
+		wq_user_uncharge_ring(q->user, q->ring->size);
+		wq_ring_free(q->ring);
+	}
+	wq_filter_free(q);
+	wq_user_uncharge_queue(q->user);
+	wq_user_put(q->user);
+	mem_cgroup_put(q->memcg);
+	mutex_destroy(&q->mutex);
+	kfree(q);
+}
+
+void wq_queue_put(struct wq_queue *q)
+{
+	/*
+	 * The last reference may go in an RCU callback; freeing needs process
+	 * context (vunmap) and a grace period after the last poster that
+	 * could have found this queue through a watch.
+	 */
+	if (refcount_dec_and_test(&q->ref)) {
+		INIT_RCU_WORK(&q->free_work, wq_queue_free_work);
+		queue_rcu_work(wq_workqueue, &q->free_work);
+	}
+}
+EXPORT_SYMBOL_GPL(wq_queue_put);
+
+struct wq_queue *wq_queue_get(int fd)
+{
+	struct wq_queue *q;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->f_op != &wq_fops) {
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	q = file->private_data;
+	refcount_inc(&q->ref);
+	fput(file);
+	return q;
+}
+EXPORT_SYMBOL_GPL(wq_queue_get);
+
+/* The file is closing: refuse further posts and watches, drop watches. */
+void wq_queue_release(struct wq_queue *q)
+{
+	spin_lock_irq(&q->lock);
+	q->dead = true;
+	spin_unlock_irq(&q->lock);
+	wq_queue_clear_watches(q);
+	wq_queue_put(q);
+}
+
+static int wq_queue_ring_bytes(u64 bytes, u64 *size)
+{
+	u64 max = READ_ONCE(wq_max_ring_bytes);
+
+	if (!bytes)
+		bytes = READ_ONCE(wq_default_ring_bytes);
+	if (bytes > max || bytes > (1ULL << 40))
+		return -EINVAL;
+	bytes = max_t(u64, bytes, PAGE_SIZE);
+	bytes = roundup_pow_of_two(bytes);
+	if (bytes > max)
+		return -EINVAL;
+	*size = bytes;
+	return 0;
+}
+
+int wq_queue_size(struct wq_queue *q, u64 bytes)
+{
+	struct mem_cgroup *old_memcg;
+	struct wq_ring *ring;
+	u64 size;
+	int ret;
+
+	ret = wq_queue_ring_bytes(bytes, &size);
+	if (ret)
+		return ret;
+
+	mutex_lock(&q->mutex);
+	ret = -EBUSY;
+	if (q->ring)
+		goto out;
+	ret = wq_user_charge_ring(q->user, size);
+	if (ret)
+		goto out;
+
+	/* Charge the opener's memory cgroup, whoever sizes the queue. */
+	old_memcg = set_active_memcg(q->memcg);
+	ring = wq_ring_alloc(size);
+	set_active_memcg(old_memcg);
+	if (!ring) {
+		wq_user_uncharge_ring(q->user, size);
+		ret = -ENOMEM;
+		goto out;
+	}
+	spin_lock_irq(&q->lock);
+	q->ring = ring;
+	spin_unlock_irq(&q->lock);
+	ret = 0;
+out:
+	mutex_unlock(&q->mutex);
+	return ret;
+}
