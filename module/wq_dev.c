@@ -149,6 +149,11 @@ static __poll_t wq_poll(struct file *file, struct poll_table_struct *wait)
 	u64 tail;
 
 	poll_wait(file, &q->waitq, wait);
+	/*
+	 * Pairs with the barrier in wq_has_sleeper() in the posting path:
+	 * either we see the new head or the poster sees us on the queue.
+	 */
+	smp_mb();
 	ring = wq_ring_of(q);
 	if (!ring)
 		return 0;
