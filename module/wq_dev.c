@@ -8,6 +8,7 @@
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include "wq_filter.h"
+#include "wq_keys.h"
 #include "wq_post.h"
 #include "wq_queue.h"
 #include "wq_ring.h"
@@ -210,6 +211,8 @@ static long wq_get_info(struct wq_queue *q, void __user *arg)
 	info.size = sizeof(info);
 	info.abi_version = WQ_ABI_VERSION;
 	info.features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC;
+	if (wq_keys_available())
+		info.features |= WQ_FEATURE_KEYS;
 	info.consumer_off = (u64)WQ_PGOFF_CONSUMER << PAGE_SHIFT;
 	info.producer_off = (u64)WQ_PGOFF_PRODUCER << PAGE_SHIFT;
 	info.data_off = PAGE_SIZE;
@@ -258,6 +261,8 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return wq_sync(q);
 	case WQ_IOC_GET_INFO:
 		return wq_get_info(q, uarg);
+	case WQ_IOC_WATCH_KEY:
+		return wq_keys_watch_ioctl(q, uarg);
 	case FIONREAD:
 		return wq_fionread(q, uarg);
 	default:

@@ -7,6 +7,7 @@
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
+#include "wq_keys.h"
 #include "wq_queue.h"
 #include "wq_user.h"
 
@@ -40,12 +41,17 @@ static int __init wq_init(void)
 	wq_workqueue = alloc_workqueue("watch_queue", 0, 0);
 	if (!wq_workqueue)
 		return -ENOMEM;
+	ret = wq_keys_init();
+	if (ret)
+		goto err_keys;
 	ret = wq_dev_init();
 	if (ret)
 		goto err_dev;
 	return 0;
 
 err_dev:
+	wq_keys_exit();
+err_keys:
 	destroy_workqueue(wq_workqueue);
 	return ret;
 }
@@ -53,6 +59,7 @@ err_dev:
 static void __exit wq_exit(void)
 {
 	wq_dev_exit();
+	wq_keys_exit();
 	/*
 	 * A closed queue is freed by an RCU callback of its last watch that
 	 * queues an rcu_work, whose own callback queues the work: wait for

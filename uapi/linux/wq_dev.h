@@ -95,6 +95,20 @@
  *	head corrupts only its own queue: posts to it are then lost and
  *	counted, and read() gives EIO until the position is valid again.
  *
+ * Key watches
+ *	WQ_IOC_WATCH_KEY: arg points to a struct wq_watch_key; the semantics
+ *	of upstream's keyctl(KEYCTL_WATCH_KEY, key, fd, watch_id).  key is a
+ *	serial or a special id (KEY_SPEC_SESSION_KEYRING, ...), resolved in the
+ *	caller's context (special keyrings are created on demand); the caller
+ *	needs View permission (EACCES otherwise; ENOKEY, EKEYEXPIRED,
+ *	EKEYREVOKED as keyctl).  watch_id 0..255 adds a watch whose records
+ *	carry that id in WQ_INFO_ID (EBUSY if this queue already watches the
+ *	key); -1 removes it, posting a removal record (EBADSLT if none); any
+ *	other value, non-zero flags or reserved fields give EINVAL.  Records
+ *	are upstream's struct key_notification (struct wq_key_notification).
+ *	When the key is destroyed every watcher gets a 16-byte removal record
+ *	with the key's serial and the watch is gone.
+ *
  * Limits (module parameters, see modinfo watch_queue)
  *	max_ring_bytes (per queue), max_user_ring_bytes, max_user_queues and
  *	max_user_watches (per user).  Opening past max_user_queues gives
@@ -152,6 +166,31 @@ struct wq_loss_notification {
 	__u64			count;	/* records lost since the previous loss record */
 };
 
+/* WQ_TYPE_KEY: upstream's struct key_notification and subtypes */
+enum wq_key_subtype {
+	WQ_KEY_INSTANTIATED	= 0,	/* aux: 0, or -error for negative instantiation */
+	WQ_KEY_UPDATED		= 1,
+	WQ_KEY_LINKED		= 2,	/* key_id: keyring, aux: linked key */
+	WQ_KEY_UNLINKED		= 3,	/* key_id: keyring, aux: unlinked key */
+	WQ_KEY_CLEARED		= 4,
+	WQ_KEY_REVOKED		= 5,
+	WQ_KEY_INVALIDATED	= 6,
+	WQ_KEY_SETATTR		= 7,	/* permissions, owner or expiry changed */
+};
+
+struct wq_key_notification {
+	struct wq_notification	watch;
+	__u32			key_id;
+	__u32			aux;
+};
+
+struct wq_watch_key {
+	__s32	key;			/* serial or KEY_SPEC_* */
+	__s32	watch_id;		/* 0..255 to add, -1 to remove */
+	__u32	flags;			/* 0 */
+	__u32	__reserved;		/* 0 */
+};
+
 /* Filters: identical in layout to upstream's watch_notification_*filter */
 struct wq_notification_type_filter {
 	__u32	type;			/* type to match */
@@ -195,6 +234,7 @@ struct wq_ring_info {
 
 #define WQ_FEATURE_MMAP		(1ULL << 0)
 #define WQ_FEATURE_SYNC		(1ULL << 1)
+#define WQ_FEATURE_KEYS		(1ULL << 2)	/* WQ_IOC_WATCH_KEY usable */
 
 /* Upstream's numbers and meanings */
 #define WQ_IOC_SET_SIZE		_IO('W', 0x60)	/* arg: number of notes, 1..512 */
@@ -204,6 +244,7 @@ struct wq_ring_info {
 /* Extensions ('W' 0x70-0x7f) */
 #define WQ_IOC_SET_RING_BYTES	_IOW('W', 0x70, __u64)
 #define WQ_IOC_GET_INFO		_IOWR('W', 0x71, struct wq_ring_info)
+#define WQ_IOC_WATCH_KEY	_IOW('W', 0x72, struct wq_watch_key)
 
 #define WQ_MAX_NOTES		512
 #define WQ_NOTE_SIZE		128

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kprobes at the places upstream calls notify_key() (security/keys/), by
+ * symbol name only.  Functions upstream notifies from that are inlined on
+ * the stock kernels (__key_unlink, __key_update) are covered from their
+ * callers: key_unlink and key_move; key_update and add_key's update path
+ * (find_key_to_update inside [__]key_create_or_update).  Which targets
+ * exist is checked at load and shown in /sys/module/watch_queue/parameters/
+ * key_hooks.
+ *
+ * Return probes post after the change is made, as upstream does; the
+ * caller holds a reference to every key a handler reads, and handlers run
+ * with preemption disabled, so they only read the key and post.
+ */
+#include <linux/key.h>
+#include <linux/kprobes.h>
+#include <linux/moduleparam.h>
+#include <linux/ptrace.h>
+#include <linux/string.h>
+#include "wq_key_hooks.h"
+#include "wq_key_slots.h"
+#include "wq_keys.h"
+
+/* Return probes pending at once per hook; past that nmissed counts them. */
+#define WQ_KEY_MAXACTIVE	128
+
+struct wq_kr_data {
+	const struct key	*key;
+	key_serial_t		keyring;
+	int			slot;
+	u32			aux;
+};
+
+static struct wq_kr_data *kr_data(struct kretprobe_instance *ri)
+{
+	return (struct wq_kr_data *)ri->data;
+}
+
+static unsigned long kr_arg(struct pt_regs *regs, unsigned int n)
+{
+	return regs_get_kernel_argument(regs, n);
+}
+
+static const struct key *kr_key_arg(struct pt_regs *regs, unsigned int n)
+{
+	return (const struct key *)kr_arg(regs, n);
+}
+
+static const struct key *kr_keyref_arg(struct pt_regs *regs, unsigned int n)
+{
+	return key_ref_to_ptr((key_ref_t)kr_arg(regs, n));
+}
+
+static long kr_ret(struct pt_regs *regs)
+{
+	return (long)regs_return_value(regs);
+}
+
+/* Entry handler that only remembers the key in argument 0 */
+static int key0_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	kr_data(ri)->key = kr_key_arg(regs, 0);
+	return 0;
+}
+
+static int keyref0_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	kr_data(ri)->key = kr_keyref_arg(regs, 0);
+	return 0;
+}
+
+/* __key_instantiate_and_link(key, prep, keyring, authkey, edit) */
+static int inst_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	d->key = kr_key_arg(regs, 0);
+	d->slot = wq_key_slot_claim(WQ_KEY_OP_INSTANTIATE);
+	if (d->slot >= 0)
+		wq_key_slot(d->slot)->key = d->key;
+	return 0;
+}
+
+/* key_reject_and_link(key, timeout, error, keyring, authkey) */
+static int reject_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	d->key = kr_key_arg(regs, 0);
+	d->aux = -(u32)kr_arg(regs, 2);
+	d->slot = wq_key_slot_claim(WQ_KEY_OP_REJECT);
+	if (d->slot >= 0) {
+		wq_key_slot(d->slot)->key = d->key;
+		wq_key_slot(d->slot)->aux = d->aux;
+	}
+	return 0;
+}
+
+/* Both: INSTANTIATED on success, unless posted before linking. */
+static int inst_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+	struct wq_key_slot *s = wq_key_slot(d->slot);
+
+	if (kr_ret(regs) == 0 && !(s && s->done))
+		wq_key_notify(d->key->serial, WQ_KEY_INSTANTIATED, d->aux);
+	wq_key_slot_release(d->slot);
+	return 0;
+}
+
+/*
+ * __key_link(keyring, key, edit): upstream posts INSTANTIATED before the
+ * new key is linked, and key_move's UNLINKED before its LINKED; the outer
+ * operations are still in progress here, so post those first.
+ */
+static void link_post_pending(const struct key *key)
+{
+	static const enum wq_key_op ops[] = {
+		WQ_KEY_OP_INSTANTIATE, WQ_KEY_OP_REJECT,
+	};
+	struct wq_key_slot *s;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		s = wq_key_slot_current(ops[i]);
+		if (s && s->key == key && !s->done) {
+			s->done = true;
+			wq_key_notify(key->serial, WQ_KEY_INSTANTIATED, s->aux);
+		}
+	}
+	s = wq_key_slot_current(WQ_KEY_OP_MOVE);
+	if (s && s->key == key && !s->done) {
+		s->done = true;
+		wq_key_notify(s->from, WQ_KEY_UNLINKED, key->serial);
+	}
+}
+
+static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	d->keyring = kr_key_arg(regs, 0)->serial;
+	d->key = kr_key_arg(regs, 1);
+	link_post_pending(d->key);
+	return 0;
+}
+
+static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	wq_key_notify(d->keyring, WQ_KEY_LINKED, d->key->serial);
+	return 0;
+}
+
+/* key_unlink(keyring, key) */
+static int unlink_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	d->keyring = kr_key_arg(regs, 0)->serial;
+	d->key = kr_key_arg(regs, 1);
+	return 0;
+}
+
+static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	if (kr_ret(regs) == 0)
+		wq_key_notify(d->keyring, WQ_KEY_UNLINKED, d->key->serial);
+	return 0;
+}
+
+/* key_move(key, from_keyring, to_keyring, flags): see link_post_pending */
+static int move_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+	struct wq_key_slot *s;
+
+	d->slot = wq_key_slot_claim(WQ_KEY_OP_MOVE);
+	s = wq_key_slot(d->slot);
+	if (s) {
+		s->key = kr_key_arg(regs, 0);
+		s->from = kr_key_arg(regs, 1)->serial;
+	}
+	return 0;
+}
+
+static int slot_release_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	wq_key_slot_release(kr_data(ri)->slot);
+	return 0;
+}
+
+/* [__]key_create_or_update(): UPDATED if it returns the key it found */
+static int create_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	kr_data(ri)->slot = wq_key_slot_claim(WQ_KEY_OP_CREATE_OR_UPDATE);
+	return 0;
+}
+
+static int create_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+	struct wq_key_slot *s = wq_key_slot(d->slot);
+	long ret = kr_ret(regs);
+
+	if (s && s->key && !IS_ERR_VALUE(ret) &&
+	    key_ref_to_ptr((key_ref_t)ret) == s->key)
+		wq_key_notify(s->serial, WQ_KEY_UPDATED, 0);
+	wq_key_slot_release(d->slot);
+	return 0;
+}
+
+/* find_key_to_update(keyring_ref, index_key): returns a pinned key_ref */
+static int find_update_ret(struct kretprobe_instance *ri,
+			   struct pt_regs *regs)
+{
+	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_CREATE_OR_UPDATE);
+	long ret = kr_ret(regs);
+
+	if (s && ret && !IS_ERR_VALUE(ret)) {
+		s->key = key_ref_to_ptr((key_ref_t)ret);
+		s->serial = s->key->serial;
+	}
+	return 0;
+}
+
+/* keyctl_chown_key(id, ...), keyctl_setperm_key(id, perm) */
+static int setattr_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	kr_data(ri)->slot = wq_key_slot_claim(WQ_KEY_OP_SETATTR);
+	return 0;
+}
+
+static int setattr_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_kr_data *d = kr_data(ri);
+	struct wq_key_slot *s = wq_key_slot(d->slot);
+
+	if (kr_ret(regs) == 0 && s && s->serial)
+		wq_key_notify(s->serial, WQ_KEY_SETATTR, 0);
+	wq_key_slot_release(d->slot);
+	return 0;
+}
+
+/* lookup_user_key(): the key a keyctl_chown/setperm acts on */
+static int lookup_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_SETATTR);
+	long ret = kr_ret(regs);
+
+	if (s && !s->serial && !IS_ERR_VALUE(ret))
+		s->serial = key_ref_to_ptr((key_ref_t)ret)->serial;
+	return 0;
+}
+
+/* Functions whose success (return 0) means one record about a key */
+#define WQ_KEY_ON_SUCCESS(fn, subtype)					\
+static int fn##_ret(struct kretprobe_instance *ri, struct pt_regs *regs)	\
+{									\
+	if (kr_ret(regs) == 0)						\
+		wq_key_notify(kr_data(ri)->key->serial, subtype, 0);	\
+	return 0;							\
+}
+
+WQ_KEY_ON_SUCCESS(update, WQ_KEY_UPDATED)
+WQ_KEY_ON_SUCCESS(clear, WQ_KEY_CLEARED)
+WQ_KEY_ON_SUCCESS(restrict, WQ_KEY_SETATTR)
+
+/* key_revoke/key_invalidate: only the first time, as upstream */
+static int revoke_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	kr_data(ri)->key = kr_key_arg(regs, 0);
+	return test_bit(KEY_FLAG_REVOKED, &kr_data(ri)->key->flags);
+}
+
+static int revoke_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	const struct key *key = kr_data(ri)->key;
+
+	if (test_bit(KEY_FLAG_REVOKED, &key->flags))
+		wq_key_notify(key->serial, WQ_KEY_REVOKED, 0);
+	return 0;
+}
+
+static int inval_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	kr_data(ri)->key = kr_key_arg(regs, 0);
+	return test_bit(KEY_FLAG_INVALIDATED, &kr_data(ri)->key->flags);
+}
+
+static int inval_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	const struct key *key = kr_data(ri)->key;
+
+	if (test_bit(KEY_FLAG_INVALIDATED, &key->flags))
+		wq_key_notify(key->serial, WQ_KEY_INVALIDATED, 0);
+	return 0;
+}
+
+/* key_set_timeout(key, timeout): expiry changed */
+static int timeout_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	wq_key_notify(kr_data(ri)->key->serial, WQ_KEY_SETATTR, 0);
+	return 0;
+}
+
+/* security_key_free(key): called by the key GC for each destroyed key */
+static int destroy_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	wq_key_destroyed(kr_key_arg(regs, 0)->serial);
+	return 0;
+}
+
+struct wq_key_hook {
+	const char		*names[2];	/* the first that exists is used */
+	kretprobe_handler_t	entry;
+	kretprobe_handler_t	ret;		/* NULL: a plain kprobe */
+	const char		*used;		/* found at load */
+	bool			armed;
+	union {
+		struct kretprobe	rp;
+		struct kprobe		kp;
+	};
+};
+
+#define KR(n, e, r)	{ .names = { n }, .entry = e, .ret = r }
+
+static struct wq_key_hook wq_key_hooks[] = {
+	KR("__key_instantiate_and_link", inst_entry, inst_ret),
+	KR("key_reject_and_link", reject_entry, inst_ret),
+	KR("__key_link", link_entry, link_ret),
+	KR("key_unlink", unlink_entry, unlink_ret),
+	KR("key_move", move_entry, slot_release_ret),
+	KR("key_update", keyref0_entry, update_ret),
+	{ .names = { "__key_create_or_update", "key_create_or_update" },
+	  .entry = create_entry, .ret = create_ret },
+	KR("find_key_to_update", NULL, find_update_ret),
+	KR("keyring_clear", key0_entry, clear_ret),
+	KR("key_revoke", revoke_entry, revoke_ret),
+	KR("key_invalidate", inval_entry, inval_ret),
+	KR("key_set_timeout", key0_entry, timeout_ret),
+	KR("keyring_restrict", keyref0_entry, restrict_ret),
+	KR("keyctl_chown_key", setattr_entry, setattr_ret),
+	KR("keyctl_setperm_key", setattr_entry, setattr_ret),
+	KR("lookup_user_key", NULL, lookup_ret),
+	{ .names = { "security_key_free" } },
+};
+
+static int wq_key_hook_register(struct wq_key_hook *h, const char *name)
+{
+	/* A kprobe may be registered again only from a clean structure. */
+	if (!h->ret) {
+		memset(&h->kp, 0, sizeof(h->kp));
+		h->kp.symbol_name = name;
+		h->kp.pre_handler = destroy_pre;
+		return register_kprobe(&h->kp);
+	}
+	memset(&h->rp, 0, sizeof(h->rp));
+	h->rp.kp.symbol_name = name;
+	h->rp.entry_handler = h->entry;
+	h->rp.handler = h->ret;
+	h->rp.data_size = sizeof(struct wq_kr_data);
+	h->rp.maxactive = WQ_KEY_MAXACTIVE;
+	return register_kretprobe(&h->rp);
+}
+
+static void wq_key_hook_unregister(struct wq_key_hook *h)
+{
+	if (h->ret)
+		unregister_kretprobe(&h->rp);
+	else
+		unregister_kprobe(&h->kp);
+}
+
+int wq_key_hooks_init(void)
+{
+	struct wq_key_hook *h;
+	unsigned int i;
+	int ret;
+
+	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
+		for (i = 0; i < ARRAY_SIZE(h->names) && h->names[i]; i++) {
+			ret = wq_key_hook_register(h, h->names[i]);
+			if (ret == 0) {
+				wq_key_hook_unregister(h);
+				h->used = h->names[i];
+				break;
+			}
+		}
+		if (!h->used)
+			pr_warn("key hook %s unavailable (%d): key notifications disabled\n",
+				h->names[0], ret);
+	}
+	return 0;
+}
+
+bool wq_key_hooks_available(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
+		if (!wq_key_hooks[i].used)
+			return false;
+	return true;
+}
+
+void wq_key_hooks_disarm(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++) {
+		if (wq_key_hooks[i].armed) {
+			wq_key_hook_unregister(&wq_key_hooks[i]);
+			wq_key_hooks[i].armed = false;
+		}
+	}
+	/* Operations in flight lost their return probes with them. */
+	wq_key_slots_reset();
+}
+
+int wq_key_hooks_arm(void)
+{
+	struct wq_key_hook *h;
+	int ret;
+
+	if (!wq_key_hooks_available())
+		return -EOPNOTSUPP;
+	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
+		if (h->armed)
+			continue;
+		ret = wq_key_hook_register(h, h->used);
+		if (ret) {
+			pr_warn("cannot arm key hook %s: %d\n", h->used, ret);
+			wq_key_hooks_disarm();
+			return ret;
+		}
+		h->armed = true;
+	}
+	return 0;
+}
+
+/* key_hooks (read-only): armed state, then each target and its misses */
+static int wq_key_hooks_show(char *buf, const struct kernel_param *kp)
+{
+	const struct wq_key_hook *h;
+	bool armed = false;
+	int n = 0;
+
+	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++)
+		armed |= h->armed;
+	n += scnprintf(buf + n, PAGE_SIZE - n, "%s", armed ? "armed" : "disarmed");
+	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
+		if (!h->used)
+			n += scnprintf(buf + n, PAGE_SIZE - n, " !%s", h->names[0]);
+		else if (h->armed && h->ret)
+			n += scnprintf(buf + n, PAGE_SIZE - n, " %s:%d", h->used,
+				       h->rp.nmissed);
+		else
+			n += scnprintf(buf + n, PAGE_SIZE - n, " %s", h->used);
+	}
+	n += scnprintf(buf + n, PAGE_SIZE - n, "\n");
+	return n;
+}
+
+static const struct kernel_param_ops wq_key_hooks_ops = {
+	.get = wq_key_hooks_show,
+};
+module_param_cb(key_hooks, &wq_key_hooks_ops, NULL, 0444);
+MODULE_PARM_DESC(key_hooks, "Key hook targets, whether armed, and missed returns");

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The key source: watches by key serial and the records upstream posts. */
+#ifndef _WQ_KEYS_H
+#define _WQ_KEYS_H
+
+#include <linux/key.h>
+#include "wq_core.h"
+
+/* WQ_IOC_WATCH_KEY */
+long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg);
+/* True if the hooks the key source needs exist on this kernel. */
+bool wq_keys_available(void);
+int wq_keys_init(void);
+void wq_keys_exit(void);
+
+/* Called from the hooks; any context. */
+void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux);
+void wq_key_destroyed(key_serial_t serial);
+
+#endif /* _WQ_KEYS_H */
