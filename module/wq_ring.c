@@ -7,8 +7,13 @@
 #include "compat/wq_compat.h"
 #include "wq_ring.h"
 
-/* Ring memory is charged to the active memory cgroup (see wq_queue_size). */
-#define WQ_RING_GFP	(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN)
+/*
+ * Ring memory is charged to the active memory cgroup (see wq_queue_size).
+ * A queue that does not fit fails with ENOMEM: __GFP_RETRY_MAYFAIL keeps
+ * the OOM killer, global or memcg, out of it.
+ */
+#define WQ_RING_GFP	(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN | \
+			 __GFP_RETRY_MAYFAIL)
 
 static void wq_ring_free_pages(struct wq_ring *ring)
 {
@@ -42,7 +47,7 @@ struct wq_ring *wq_ring_alloc(u64 size)
 	ring->cons_page = alloc_page(WQ_RING_GFP);
 	ring->prod_page = alloc_page(WQ_RING_GFP);
 	ring->data_pages = kvcalloc(nr, sizeof(*ring->data_pages),
-				    GFP_KERNEL_ACCOUNT);
+				    GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
 	if (!ring->cons_page || !ring->prod_page || !ring->data_pages)
 		goto err;
 	for (i = 0; i < nr; i++) {
@@ -52,7 +57,8 @@ struct wq_ring *wq_ring_alloc(u64 size)
 	}
 
 	/* The kernel view maps every data page twice; see wq_ring.h. */
-	map = kvmalloc_array(2 * nr, sizeof(*map), GFP_KERNEL);
+	map = kvmalloc_array(2 * nr, sizeof(*map),
+			     GFP_KERNEL | __GFP_RETRY_MAYFAIL);
 	if (!map)
 		goto err;
 	for (i = 0; i < 2 * nr; i++)
@@ -103,7 +109,8 @@ int wq_ring_mmap(struct wq_ring *ring, struct vm_area_struct *vma)
 	unsigned long i, addr = vma->vm_start;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: a read-only descriptor's MAP_SHARED lacks VM_SHARED */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (pgoff >= total || npages > total - pgoff)
 		return -EINVAL;

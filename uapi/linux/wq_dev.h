@@ -50,7 +50,8 @@
  *	not even the first fits, ENOBUFS.  An empty queue blocks, or gives
  *	EAGAIN with O_NONBLOCK; a signal interrupts the wait (EINTR or a
  *	restart).  write() and splice into or out of the device give EXDEV,
- *	like upstream's notification pipes.  FIONREAD gives the number of
+ *	like upstream's notification pipes (sendfile() out of the device is
+ *	refused by the kernel itself with EINVAL, as for any non-regular file).  FIONREAD gives the number of
  *	bytes of whole records ready.  poll() reports EPOLLIN|EPOLLRDNORM
  *	when a record (or a pending loss record) is ready, EPOLLERR when the
  *	consumer position in the ring is corrupt.
@@ -76,8 +77,9 @@
  *
  * Zero-copy consumption through mmap
  *	After sizing, WQ_IOC_GET_INFO describes the ring.  Map with MAP_SHARED:
- *	- offset info.consumer_off, one page, PROT_READ|PROT_WRITE: struct
- *	  wq_ring_consumer, the only memory user space may write;
+ *	- offset info.consumer_off, one page, PROT_READ|PROT_WRITE (which
+ *	  needs the device opened O_RDWR): struct wq_ring_consumer, the only
+ *	  memory user space may write;
  *	- offset info.producer_off, info.producer_len bytes, PROT_READ only:
  *	  struct wq_ring_producer on the first page, then the data area at
  *	  info.data_off inside this mapping, mapped twice back to back so that

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Ring memory is charged to the opener's memory cgroup (cgroup v2).
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+
+#include <catch2/catch.hpp>
+
+#include "it_common.h"
+
+using namespace it;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t mib = 1ULL << 20;
+
+bool write_file(const fs::path& path, const std::string& value) {
+    std::ofstream out(path);
+    out << value << '\n';
+    out.flush();
+    return static_cast<bool>(out);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The cgroup2 root with the memory controller enabled for children, or an
+// empty path and the reason in @why.
+fs::path cgroup2_memory_root(std::string& why) {
+    fs::path root = "/sys/fs/cgroup";
+    if (!fs::exists(root / "cgroup.controllers")) {
+        if (::mount("cgroup2", root.c_str(), "cgroup2", 0, nullptr) < 0) {
+            root = "/tmp/wq-cgroup2";
+            fs::create_directories(root);
+            if (::mount("cgroup2", root.c_str(), "cgroup2", 0, nullptr) < 0) {
+                why = "cannot mount cgroup2: " + std::string(std::strerror(errno));
+                return {};
+            }
+        }
+    }
+    if (read_file(root / "cgroup.controllers").find("memory") == std::string::npos) {
+        why = "the memory controller is not available in cgroup2";
+        return {};
+    }
+    if (read_file(root / "cgroup.subtree_control").find("memory") == std::string::npos &&
+        !write_file(root / "cgroup.subtree_control", "+memory")) {
+        why = "cannot enable the memory controller for child cgroups";
+        return {};
+    }
+    return root;
+}
+
+class Cgroup {
+public:
+    explicit Cgroup(fs::path path) : path_(std::move(path)) { fs::create_directory(path_); }
+    Cgroup(const Cgroup&) = delete;
+    Cgroup& operator=(const Cgroup&) = delete;
+    Cgroup(Cgroup&&) = delete;
+    Cgroup& operator=(Cgroup&&) = delete;
+    ~Cgroup() { ::rmdir(path_.c_str()); }
+    [[nodiscard]] const fs::path& path() const noexcept { return path_; }
+    [[nodiscard]] std::uint64_t memory_current() const {
+        return std::stoull(read_file(path_ / "memory.current"));
+    }
+
+private:
+    fs::path path_;
+};
+
+} // namespace
+
+TEST_CASE("ring memory is charged to the memory cgroup", "[memcg]") {
+    std::string why;
+    const fs::path root = cgroup2_memory_root(why);
+    if (root.empty()) {
+        WARN("SKIPPED: " << why);
+        return;
+    }
+    const Cgroup cg(root / ("wq-test-" + std::to_string(::getpid())));
+    REQUIRE(write_file(cg.path() / "memory.max", std::to_string(8 * mib)));
+    if (fs::exists(cg.path() / "memory.swap.max")) {
+        write_file(cg.path() / "memory.swap.max", "0");
+    }
+
+    // Outside the small cgroup a 16 MiB ring can be had.
+    {
+        Queue q;
+        CHECK_NOTHROW(q.set_ring_bytes(16 * mib));
+    }
+
+    std::vector<long> out;
+    const auto join = [&cg] {
+        return write_file(cg.path() / "cgroup.procs", std::to_string(::getpid()));
+    };
+    try {
+        out = run_in_child(join, [&cg] {
+            std::vector<long> res;
+            Queue big;
+            std::uint64_t bytes = 16 * mib;
+            res.push_back(errno_of(::ioctl(big.fd(), WQ_IOC_SET_RING_BYTES, &bytes)));
+            const std::uint64_t before = cg.memory_current();
+            Queue small;
+            bytes = mib;
+            res.push_back(errno_of(::ioctl(small.fd(), WQ_IOC_SET_RING_BYTES, &bytes)));
+            res.push_back(static_cast<long>(cg.memory_current() - before));
+            return res;
+        });
+    } catch (const std::exception& e) {
+        FAIL(e.what() << " (if SIGKILL: the memcg OOM killer ran; ring allocations should "
+                         "fail with ENOMEM, e.g. __GFP_RETRY_MAYFAIL or __GFP_NORETRY)");
+    }
+    REQUIRE(out.size() == 3);
+    CHECK(out[0] == ENOMEM);
+    CHECK(out[1] == 0);
+    CHECK(out[2] >= static_cast<long>(mib));
+}

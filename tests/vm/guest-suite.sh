@@ -1,0 +1,173 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Runs inside the test guest, as root: loads watch_queue.ko and wq_test.ko,
+# runs every integration suite, unloads both modules.
+#
+# Environment (set by tests/vm/run-lane):
+#   WQ_SRC         repository root
+#   WQ_MODDIR      directory with watch_queue.ko
+#   WQ_TESTMODDIR  directory with wq_test.ko
+#   WQ_OUT         writable directory shared with the host
+#   WQ_BIN         meson build directory (default $WQ_SRC/build/meson)
+#   WQ_LANE, WQ_KVER   lane name and kernel release, for the log
+#   WQ_SUITES      optional: space-separated suite names to run (default: all)
+#   WQ_SUITE_TIMEOUT   optional: seconds per suite (default 900)
+#
+# Output in $WQ_OUT: results.txt with one line "<suite> <passed> <failed>"
+# per suite (test cases, from Catch2's summary), plus the pseudo-suites
+# "modules" (load, device node, unload) and "kernel-log" (no BUG, WARNING,
+# Oops, lockdep or KASAN report); <suite>.log with each suite's output;
+# dmesg.txt.  Exits non-zero if anything failed.
+set -u
+
+: "${WQ_SRC:?WQ_SRC is not set}"
+: "${WQ_MODDIR:?WQ_MODDIR is not set}"
+: "${WQ_TESTMODDIR:?WQ_TESTMODDIR is not set}"
+: "${WQ_OUT:?WQ_OUT is not set}"
+WQ_BIN=${WQ_BIN:-$WQ_SRC/build/meson}
+suite_timeout=${WQ_SUITE_TIMEOUT:-900}
+results=$WQ_OUT/results.txt
+status=0
+
+log() { echo "guest-suite[${WQ_LANE:-?} ${WQ_KVER:-$(uname -r)}]: $*"; }
+
+result() { # suite passed failed
+    echo "$1 $2 $3" >>"$results"
+    [ "$3" -eq 0 ] || status=1
+}
+
+# Test cases passed and failed from Catch2 v2's console summary in $1,
+# given the exit status $2: prints "passed failed".
+catch_counts() {
+    local file=$1 rc=$2 line passed=0 failed=0
+    line=$(grep -E '^(All tests passed|test cases:)' "$file" | tail -n 1)
+    case "$line" in
+    "All tests passed"*)
+        passed=$(sed -E 's/.* in ([0-9]+) test cases?\).*/\1/' <<<"$line") ;;
+    "test cases:"*)
+        passed=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+        failed=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0) ;;
+    esac
+    # A crash, a timeout or an error outside test cases still fails the suite.
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+    fi
+    echo "$passed $failed"
+}
+
+# Runs a program that prints a line per check ("ok ..." or "PASS ...", or
+# "FAIL ...") as suite $1; a non-zero exit without a FAIL line still fails.
+run_check_suite() { # suite command...
+    local suite=$1 out rc passed failed
+    shift
+    if [ -n "${WQ_SUITES:-}" ] && [[ " $WQ_SUITES " != *" $suite "* ]]; then
+        return 0
+    fi
+    log "suite $suite"
+    out=$WQ_OUT/$suite.log
+    timeout --kill-after=10 "$suite_timeout" "$@" >"$out" 2>&1
+    rc=$?
+    passed=$(grep -cE '^(ok|PASS) ' "$out")
+    failed=$(grep -c '^FAIL' "$out")
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+    fi
+    log "suite $suite: $passed passed, $failed failed (exit $rc)"
+    result "$suite" "$passed" "$failed"
+}
+
+wait_for_node() { # path
+    local i
+    for i in $(seq 50); do
+        [ -c "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+mkdir -p "$WQ_OUT"
+: >"$results"
+dmesg -C 2>/dev/null || true
+
+mod_ok=0
+mod_failed=0
+loaded=()
+for ko in "$WQ_MODDIR/watch_queue.ko" "$WQ_TESTMODDIR/wq_test.ko"; do
+    if insmod "$ko"; then
+        loaded+=("$(basename "$ko" .ko)")
+        mod_ok=$((mod_ok + 1))
+    else
+        log "insmod $ko failed"
+        mod_failed=$((mod_failed + 1))
+    fi
+done
+
+if [ "$mod_failed" -eq 0 ]; then
+    for node in /dev/watch_queue /dev/wq_test; do
+        if ! wait_for_node "$node"; then
+            log "$node did not appear"
+            mod_failed=$((mod_failed + 1))
+        fi
+    done
+    mode=$(stat -c %A /dev/watch_queue 2>/dev/null)
+    if [ "$mode" != "crw-rw-rw-" ]; then
+        log "/dev/watch_queue has mode '$mode', expected crw-rw-rw-"
+        mod_failed=$((mod_failed + 1))
+    fi
+fi
+
+if [ "$mod_failed" -eq 0 ]; then
+    want=" ${WQ_SUITES:-} "
+    for bin in "$WQ_BIN"/tests/integration/it-*; do
+        if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+            continue
+        fi
+        suite=${bin##*/it-}
+        if [ -n "${WQ_SUITES:-}" ] && [[ "$want" != *" $suite "* ]]; then
+            continue
+        fi
+        log "suite $suite"
+        out=$WQ_OUT/$suite.log
+        timeout --kill-after=10 "$suite_timeout" "$bin" --durations yes >"$out" 2>&1
+        rc=$?
+        [ "$rc" -eq 124 ] && echo "guest-suite: timed out after ${suite_timeout}s" >>"$out"
+        # No process substitution: the guest has no /dev/fd.
+        counts=$(catch_counts "$out" "$rc")
+        passed=${counts% *}
+        failed=${counts#* }
+        log "suite $suite: $passed passed, $failed failed (exit $rc)"
+        result "$suite" "$passed" "$failed"
+    done
+    # Programs that print one "ok"/"PASS" or "FAIL" line per check.
+    compat_lib=$WQ_BIN/userlib/compat/libwatchqueue-compat.so
+    run_check_suite compat-upstream-api \
+        env LD_PRELOAD="$compat_lib" "$WQ_BIN/tests/integration/upstream-api-keys"
+    run_check_suite compat-keyctl \
+        env WQ_COMPAT_LIB="$compat_lib" "$WQ_SRC/tests/integration/keyctl_compat.sh"
+else
+    log "modules not usable: no suite run"
+fi
+
+for ((i = ${#loaded[@]} - 1; i >= 0; i--)); do
+    if rmmod "${loaded[i]}"; then
+        mod_ok=$((mod_ok + 1))
+    else
+        log "rmmod ${loaded[i]} failed"
+        lsmod >&2
+        mod_failed=$((mod_failed + 1))
+    fi
+done
+result modules "$mod_ok" "$mod_failed"
+
+dmesg >"$WQ_OUT/dmesg.txt" 2>&1
+if grep -qE 'BUG:|WARNING:|Oops|KASAN|possible circular locking|inconsistent lock state|lockdep|UBSAN|general protection fault|kernel BUG' "$WQ_OUT/dmesg.txt"; then
+    log "kernel log reports a problem (see dmesg.txt)"
+    result kernel-log 0 1
+else
+    result kernel-log 1 0
+fi
+
+log "results:"
+cat "$results"
+exit "$status"
