@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
+#include "compat/wq_compat_keys.h"
 #include "wq_key_hooks.h"
 #include "wq_keys.h"
 #include "wq_queue.h"
@@ -197,7 +198,7 @@ long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg)
 		return -EINVAL;
 
 	/* As keyctl_watch_key(): View permission, special ids created. */
-	key_ref = lookup_user_key(req.key, KEY_LOOKUP_CREATE, KEY_NEED_VIEW);
+	key_ref = lookup_user_key(req.key, WQ_KEY_LOOKUP_CREATE, KEY_NEED_VIEW);
 	if (IS_ERR(key_ref))
 		return PTR_ERR(key_ref);
 	/* The reference keeps the key alive, so it cannot be destroyed now. */

@@ -5,6 +5,7 @@
 #include <linux/memcontrol.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include "compat/wq_compat_memcg.h"
 #include "wq_filter.h"
 #include "wq_queue.h"
 #include "wq_ring.h"
@@ -146,9 +147,9 @@ int wq_queue_size(struct wq_queue *q, u64 bytes)
 		goto out;
 
 	/* Charge the opener's memory cgroup, whoever sizes the queue. */
-	old_memcg = set_active_memcg(q->memcg);
+	old_memcg = wq_set_active_memcg(q->memcg);
 	ring = wq_ring_alloc(size);
-	set_active_memcg(old_memcg);
+	wq_set_active_memcg(old_memcg);
 	if (!ring) {
 		wq_user_uncharge_ring(q->user, size);
 		ret = -ENOMEM;
