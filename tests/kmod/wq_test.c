@@ -59,6 +59,15 @@
  * such as 6.1.84); del_timer_sync() was removed in 6.15.  The Kbuild probe
  * defines WQT_HAVE_TIMER_DELETE_SYNC when <linux/timer.h> declares it.
  */
+/*
+ * IRQ_WORK_INIT_HARD() came with 5.11's irq_work initializers ("irq_work:
+ * Cleanup"); before, irq_work ran in hard interrupt context anyway unless
+ * PREEMPT_RT, which the stock kernels are not.
+ */
+#ifndef IRQ_WORK_INIT_HARD
+#define IRQ_WORK_INIT_HARD(fn)	((struct irq_work){ .func = (fn) })
+#endif
+
 #ifndef WQT_HAVE_TIMER_DELETE_SYNC
 #define timer_delete_sync(timer)	del_timer_sync(timer)
 #endif
