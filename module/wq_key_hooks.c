@@ -270,34 +270,84 @@ WQ_KEY_ON_SUCCESS(update, WQ_KEY_UPDATED)
 WQ_KEY_ON_SUCCESS(clear, WQ_KEY_CLEARED)
 WQ_KEY_ON_SUCCESS(restrict, WQ_KEY_SETATTR)
 
-/* key_revoke/key_invalidate: only the first time, as upstream */
+/*
+ * key_revoke/key_invalidate: only the first time, as upstream.  Of two
+ * racing calls both may see the flag clear on entry; only the one that
+ * sets it goes on to schedule the key GC (key_schedule_gc for a revoke,
+ * key_schedule_gc_links for an invalidation), and that marks the winner.
+ * Without a slot (all busy) or those probe targets, the flag decides.
+ */
+static int first_time_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs, enum wq_key_op op, int flag)
+{
+	struct wq_kr_data *d = kr_data(ri);
+
+	d->key = kr_key_arg(regs, 0);
+	if (test_bit(flag, &d->key->flags))
+		return 1;
+	d->slot = wq_key_slot_claim(op);
+	if (d->slot >= 0)
+		wq_key_slot(d->slot)->key = d->key;
+	return 0;
+}
+
+static void first_time_ret(struct kretprobe_instance *ri, int flag,
+			   enum wq_key_subtype subtype, bool exact)
+{
+	struct wq_kr_data *d = kr_data(ri);
+	struct wq_key_slot *s = wq_key_slot(d->slot);
+	bool first = s && exact ? s->done : test_bit(flag, &d->key->flags);
+
+	if (first)
+		wq_key_notify(d->key->serial, subtype, 0);
+	wq_key_slot_release(d->slot);
+}
+
+static bool wq_key_gc_probes_armed(void);
+
 static int revoke_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	kr_data(ri)->key = kr_key_arg(regs, 0);
-	return test_bit(KEY_FLAG_REVOKED, &kr_data(ri)->key->flags);
+	return first_time_entry(ri, regs, WQ_KEY_OP_REVOKE, KEY_FLAG_REVOKED);
 }
 
 static int revoke_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	const struct key *key = kr_data(ri)->key;
-
-	if (test_bit(KEY_FLAG_REVOKED, &key->flags))
-		wq_key_notify(key->serial, WQ_KEY_REVOKED, 0);
+	first_time_ret(ri, KEY_FLAG_REVOKED, WQ_KEY_REVOKED,
+		       wq_key_gc_probes_armed());
 	return 0;
 }
 
 static int inval_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	kr_data(ri)->key = kr_key_arg(regs, 0);
-	return test_bit(KEY_FLAG_INVALIDATED, &kr_data(ri)->key->flags);
+	return first_time_entry(ri, regs, WQ_KEY_OP_INVALIDATE,
+				KEY_FLAG_INVALIDATED);
 }
 
 static int inval_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	const struct key *key = kr_data(ri)->key;
+	first_time_ret(ri, KEY_FLAG_INVALIDATED, WQ_KEY_INVALIDATED,
+		       wq_key_gc_probes_armed());
+	return 0;
+}
 
-	if (test_bit(KEY_FLAG_INVALIDATED, &key->flags))
-		wq_key_notify(key->serial, WQ_KEY_INVALIDATED, 0);
+/* key_schedule_gc(), key_schedule_gc_links(): the winner of a race */
+static void mark_winner(enum wq_key_op op)
+{
+	struct wq_key_slot *s = wq_key_slot_current(op);
+
+	if (s)
+		s->done = true;
+}
+
+static int revoke_won_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	mark_winner(WQ_KEY_OP_REVOKE);
+	return 0;
+}
+
+static int inval_won_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	mark_winner(WQ_KEY_OP_INVALIDATE);
 	return 0;
 }
 
@@ -319,6 +369,8 @@ struct wq_key_hook {
 	const char		*names[2];	/* the first that exists is used */
 	kretprobe_handler_t	entry;
 	kretprobe_handler_t	ret;		/* NULL: a plain kprobe */
+	kprobe_pre_handler_t	pre;		/* the plain kprobe's handler */
+	bool			optional;	/* may be missing (see its user) */
 	const char		*used;		/* found at load */
 	bool			armed;
 	union {
@@ -347,8 +399,21 @@ static struct wq_key_hook wq_key_hooks[] = {
 	KR("keyctl_chown_key", setattr_entry, setattr_ret),
 	KR("keyctl_setperm_key", setattr_entry, setattr_ret),
 	KR("lookup_user_key", NULL, lookup_ret),
-	{ .names = { "security_key_free" } },
+	{ .names = { "security_key_free" }, .pre = destroy_pre },
+	{ .names = { "key_schedule_gc" }, .pre = revoke_won_pre, .optional = true },
+	{ .names = { "key_schedule_gc_links" }, .pre = inval_won_pre,
+	  .optional = true },
 };
+
+/* Indexes of the optional hooks above, used by first_time_ret() */
+#define WQ_KEY_HOOK_REVOKE_WON	(ARRAY_SIZE(wq_key_hooks) - 2)
+#define WQ_KEY_HOOK_INVAL_WON	(ARRAY_SIZE(wq_key_hooks) - 1)
+
+static bool wq_key_gc_probes_armed(void)
+{
+	return wq_key_hooks[WQ_KEY_HOOK_REVOKE_WON].armed &&
+	       wq_key_hooks[WQ_KEY_HOOK_INVAL_WON].armed;
+}
 
 static int wq_key_hook_register(struct wq_key_hook *h, const char *name)
 {
@@ -356,7 +421,7 @@ static int wq_key_hook_register(struct wq_key_hook *h, const char *name)
 	if (!h->ret) {
 		memset(&h->kp, 0, sizeof(h->kp));
 		h->kp.symbol_name = name;
-		h->kp.pre_handler = destroy_pre;
+		h->kp.pre_handler = h->pre;
 		return register_kprobe(&h->kp);
 	}
 	memset(&h->rp, 0, sizeof(h->rp));
@@ -391,7 +456,10 @@ int wq_key_hooks_init(void)
 				break;
 			}
 		}
-		if (!h->used)
+		if (!h->used && h->optional)
+			pr_info("key hook %s unavailable (%d): racing revokes may post twice\n",
+				h->names[0], ret);
+		else if (!h->used)
 			pr_warn("key hook %s unavailable (%d): key notifications disabled\n",
 				h->names[0], ret);
 	}
@@ -403,7 +471,7 @@ bool wq_key_hooks_available(void)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
-		if (!wq_key_hooks[i].used)
+		if (!wq_key_hooks[i].used && !wq_key_hooks[i].optional)
 			return false;
 	return true;
 }
@@ -430,7 +498,7 @@ int wq_key_hooks_arm(void)
 	if (!wq_key_hooks_available())
 		return -EOPNOTSUPP;
 	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
-		if (h->armed)
+		if (h->armed || !h->used)
 			continue;
 		ret = wq_key_hook_register(h, h->used);
 		if (ret) {

@@ -16,6 +16,8 @@ enum wq_key_op {
 	WQ_KEY_OP_CREATE_OR_UPDATE,	/* add_key() on an existing key */
 	WQ_KEY_OP_MOVE,			/* key_move */
 	WQ_KEY_OP_SETATTR,		/* keyctl_chown_key, keyctl_setperm_key */
+	WQ_KEY_OP_REVOKE,		/* key_revoke */
+	WQ_KEY_OP_INVALIDATE,		/* key_invalidate */
 };
 
 struct wq_key_slot {

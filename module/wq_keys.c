@@ -39,6 +39,11 @@ static DEFINE_SPINLOCK(wq_key_table_lock);
 /* Serialises watch and unwatch against arming and disarming the hooks. */
 static DEFINE_MUTEX(wq_keys_mutex);
 static atomic_t wq_key_watches = ATOMIC_INIT(0);
+/*
+ * On system_wq, not wq_workqueue: up to 5.13, flushing a work item right
+ * before destroying its workqueue trips a false "busy pwq" warning (the
+ * flush barrier had no flush color), and module exit must flush this one.
+ */
 static void wq_keys_idle_work(struct work_struct *work);
 static DECLARE_WORK(wq_keys_idle, wq_keys_idle_work);
 
@@ -95,7 +100,7 @@ void wq_key_destroyed(key_serial_t serial)
 static void wq_key_release_watch(struct wq_watch *watch)
 {
 	if (atomic_dec_and_test(&wq_key_watches))
-		queue_work(wq_workqueue, &wq_keys_idle);
+		schedule_work(&wq_keys_idle);
 }
 
 /* Last watch gone: disarm the hooks and drop the emptied objects. */
@@ -166,7 +171,7 @@ static int wq_key_add_watch(struct wq_queue *q, key_serial_t serial,
 	if (ret) {
 		wq_watch_free(w);
 		if (atomic_dec_and_test(&wq_key_watches))
-			queue_work(wq_workqueue, &wq_keys_idle);
+			schedule_work(&wq_keys_idle);
 	}
 	return ret;
 }

@@ -119,5 +119,8 @@ TEST_CASE("ring memory is charged to the memory cgroup", "[memcg]") {
     REQUIRE(out.size() == 3);
     CHECK(out[0] == ENOMEM);
     CHECK(out[1] == 0);
-    CHECK(out[2] >= static_cast<long>(mib));
+    // The memcg charges in per-CPU batches (MEMCG_CHARGE_BATCH, at most 64
+    // pages): up to one batch may come from stock precharged earlier.
+    constexpr long charge_batch = 64L * 4096;
+    CHECK(out[2] >= static_cast<long>(mib) - charge_batch);
 }

@@ -145,6 +145,15 @@ if [ "$mod_failed" -eq 0 ]; then
         env LD_PRELOAD="$compat_lib" "$WQ_BIN/tests/integration/upstream-api-keys"
     run_check_suite compat-keyctl \
         env WQ_COMPAT_LIB="$compat_lib" "$WQ_SRC/tests/integration/keyctl_compat.sh"
+    # Everything at once (tests/stress): 60 s on the debug lane, 15 s
+    # elsewhere; allocation failures injected (tests/faultinject, debug
+    # lane only: it needs CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC).
+    if [ "${WQ_LANE:-}" = debug ]; then
+        run_check_suite stress "$WQ_BIN/tests/stress/wq-stress" --seconds "${WQ_STRESS_SECONDS:-60}"
+        run_check_suite faultinject "$WQ_BIN/tests/faultinject/wq-faultinject"
+    else
+        run_check_suite stress "$WQ_BIN/tests/stress/wq-stress" --seconds "${WQ_STRESS_SECONDS:-15}"
+    fi
 else
     log "modules not usable: no suite run"
 fi
@@ -159,6 +168,18 @@ for ((i = ${#loaded[@]} - 1; i >= 0; i--)); do
     fi
 done
 result modules "$mod_ok" "$mod_failed"
+
+# Load/use/unload cycles with both modules unloaded (tests/reload): 100 on
+# the debug lane, 20 elsewhere.  Then, on a debug kernel, kmemleak and
+# lockdep over the whole run (tests/debug-kernel/guest-checks).
+if [ "$mod_failed" -eq 0 ]; then
+    cycles=20
+    [ "${WQ_LANE:-}" = debug ] && cycles=100
+    run_check_suite reload "$WQ_BIN/tests/reload/wq-reload" "${WQ_RELOAD_CYCLES:-$cycles}"
+fi
+if [ -e /sys/kernel/debug/kmemleak ] || [ -e /proc/lockdep_stats ]; then
+    run_check_suite debug-checks "$WQ_SRC/tests/debug-kernel/guest-checks"
+fi
 
 dmesg >"$WQ_OUT/dmesg.txt" 2>&1
 if grep -qE 'BUG:|WARNING:|Oops|KASAN|possible circular locking|inconsistent lock state|lockdep|UBSAN|general protection fault|kernel BUG' "$WQ_OUT/dmesg.txt"; then

@@ -1,0 +1,852 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The key source: WQ_IOC_WATCH_KEY and the records real key operations
+// (keyctl(2), add_key(2), request_key(2)) post, checked field by field
+// against upstream's notify_key() call sites.
+//
+// Every test case starts in a new anonymous session keyring of its own, so
+// its keys are possessed, private to it and dropped with that keyring.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <filesystem>
+#include <sched.h>
+#include <thread>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+
+#include <catch2/catch.hpp>
+
+#include "keys_common.h"
+
+using namespace keys;
+
+namespace {
+
+using Events = std::vector<Event>;
+
+// A new session keyring for the calling thread (and what it creates later).
+struct Session {
+    Serial id = join_new_session();
+};
+
+// A unique description, so that a test never meets keys of another.
+std::string unique(const std::string& what) {
+    static std::atomic<unsigned> n{0};
+    return "wqkeys:" + what + ":" + std::to_string(::getpid()) + ":" + std::to_string(n++);
+}
+
+Queue key_queue() {
+    return sized_queue(65536);
+}
+
+// Every hook target was found on this kernel (a missing one shows as "!name").
+bool hooks_complete(const HookState& s) {
+    return !s.hooks.empty() &&
+           std::ranges::none_of(s.hooks, [](const std::string& h) { return h.starts_with('!'); });
+}
+
+// Missed return probes (name:N while armed), summed.
+unsigned long hooks_missed(const HookState& s) {
+    unsigned long missed = 0;
+    for (const std::string& h : s.hooks) {
+        if (const auto colon = h.rfind(':'); colon != std::string::npos) {
+            missed += std::stoul(h.substr(colon + 1));
+        }
+    }
+    return missed;
+}
+
+// /etc/request-key.d entry sending "wqkeys:*" user keys to a helper that
+// acts on the callout information "<action> <delay seconds> [<argument>]"
+// with keyutils' own keyctl(1): instantiate with the argument as payload,
+// reject with the argument as error, or negate; the key is also linked into
+// the requestor's session keyring (%S).  The guest's root is a throw-away
+// overlay; both files are removed afterwards anyway.
+class RequestKeyHelper {
+public:
+    RequestKeyHelper() {
+        if (!std::filesystem::exists("/sbin/request-key")) {
+            throw std::runtime_error("/sbin/request-key (keyutils) is missing");
+        }
+        std::filesystem::create_directories("/etc/request-key.d");
+        write_file(script_,
+                   "#!/bin/sh\n"
+                   "key=$1 ring=$2\n"
+                   "set -- $3\n"
+                   "/bin/sleep \"$2\"\n"
+                   "case $1 in\n"
+                   "instantiate) exec /bin/keyctl instantiate \"$key\" \"$3\" \"$ring\" ;;\n"
+                   "reject) exec /bin/keyctl reject \"$key\" 30 \"$3\" \"$ring\" ;;\n"
+                   "negate) exec /bin/keyctl negate \"$key\" 30 \"$ring\" ;;\n"
+                   "esac\n"
+                   "exit 1\n");
+        std::filesystem::permissions(script_, std::filesystem::perms::owner_all);
+        write_file(conf_, "create user wqkeys:* * /bin/sh " + script_ + " %k %S %c\n");
+    }
+    RequestKeyHelper(const RequestKeyHelper&) = delete;
+    RequestKeyHelper& operator=(const RequestKeyHelper&) = delete;
+    RequestKeyHelper(RequestKeyHelper&&) = delete;
+    RequestKeyHelper& operator=(RequestKeyHelper&&) = delete;
+    ~RequestKeyHelper() {
+        std::error_code ec;
+        std::filesystem::remove(conf_, ec);
+        std::filesystem::remove(script_, ec);
+    }
+
+private:
+    std::string conf_ = "/etc/request-key.d/wq-keys-test.conf";
+    std::string script_ = "/run/wq-keys-test-helper.sh";
+};
+
+} // namespace
+
+// ---- the device ------------------------------------------------------------
+
+TEST_CASE("GET_INFO reports WQ_FEATURE_KEYS", "[keys]") {
+    const Queue q = key_queue();
+    CHECK((q.info().features & WQ_FEATURE_KEYS) != 0);
+}
+
+TEST_CASE("the key hooks are all present and armed only while a key watch exists", "[keys]") {
+    const Session s;
+    // Queues of earlier test cases may still be disarming (a work item).
+    HookState st = wait_hooks(false);
+    INFO("key_hooks: " << st.line);
+    REQUIRE_FALSE(st.armed);
+    CHECK(hooks_complete(st));
+
+    const Serial a = new_user_key(unique("hooks-a"), "a", s.id);
+    const Serial b = new_user_key(unique("hooks-b"), "b", s.id);
+    Queue q = key_queue();
+    watch(q, a, 1);
+    st = key_hooks();
+    INFO("key_hooks: " << st.line);
+    CHECK(st.armed);
+    CHECK(hooks_complete(st));
+
+    // Still armed while any watch remains.
+    Queue q2 = key_queue();
+    watch(q2, b, 2);
+    unwatch(q, a);
+    std::this_thread::sleep_for(300ms);
+    st = key_hooks();
+    CHECK(st.armed);
+    update(b, "b2");
+    CHECK(events(q2) == Events{key_event(WQ_KEY_UPDATED, 2, b)});
+    CHECK(hooks_missed(key_hooks()) == 0);
+
+    // Last watch removed: disarmed.
+    unwatch(q2, b);
+    st = wait_hooks(false);
+    INFO("disarmed after " << st.waited.count() << " ms");
+    CHECK_FALSE(st.armed);
+    CHECK(hooks_complete(st));
+
+    // Watching again arms them again; closing the queue disarms them.
+    watch(q, a, 3);
+    CHECK(key_hooks().armed);
+    q.close();
+    st = wait_hooks(false);
+    INFO("disarmed after closing the queue after " << st.waited.count() << " ms");
+    CHECK_FALSE(st.armed);
+}
+
+// ---- watch ids and arguments ------------------------------------------------
+
+TEST_CASE("key records carry the watch id in WQ_INFO_ID", "[keys]") {
+    const Session s;
+    Queue q = key_queue();
+    for (const int id : {0, 1, 255}) {
+        INFO("watch id " << id);
+        const Serial k = new_user_key(unique("id"), "x", s.id);
+        watch(q, k, id);
+        update(k, "y");
+        CHECK(events(q) == Events{key_event(WQ_KEY_UPDATED, static_cast<std::uint32_t>(id), k)});
+    }
+}
+
+TEST_CASE("WQ_IOC_WATCH_KEY validates its argument", "[keys]") {
+    const Session s;
+    Queue q = key_queue();
+    const Serial k = new_user_key(unique("args"), "x", s.id);
+    CHECK(try_watch(q, k, 256) == EINVAL);
+    CHECK(try_watch(q, k, -2) == EINVAL);
+    CHECK(try_watch(q, k, INT32_MIN) == EINVAL);
+    CHECK(try_watch(q, k, INT32_MAX) == EINVAL);
+    CHECK(try_watch(q, k, 1, 1) == EINVAL);
+    CHECK(try_watch(q, k, 1, 0x8000'0000U) == EINVAL);
+    CHECK(try_watch(q, k, 1, 0, 1) == EINVAL);
+    CHECK(try_watch(q, k, -1, 0, 1) == EINVAL);
+    // None of them added a watch.
+    update(k, "y");
+    CHECK(events(q).empty());
+    CHECK(try_watch(q, k, -1) == EBADSLT);
+    // A bad pointer.
+    CHECK(errno_of(::ioctl(q.fd(), WQ_IOC_WATCH_KEY, nullptr)) == EFAULT);
+    // A key that cannot be found: an invalidated one.
+    const Serial gone = new_user_key(unique("gone"), "x", s.id);
+    invalidate(gone);
+    CHECK(try_watch(q, gone, 1) == ENOKEY);
+}
+
+TEST_CASE("a second watch of a key by one queue gives EBUSY", "[keys]") {
+    const Session s;
+    Queue q = key_queue();
+    const Serial k = new_user_key(unique("busy"), "x", s.id);
+    watch(q, k, 1);
+    CHECK(try_watch(q, k, 1) == EBUSY);
+    CHECK(try_watch(q, k, 2) == EBUSY);
+    update(k, "y");
+    CHECK(events(q) == Events{key_event(WQ_KEY_UPDATED, 1, k)});
+}
+
+TEST_CASE("watch id -1 removes the watch with a removal record", "[keys]") {
+    const Session s;
+    Queue q = key_queue();
+    const Serial k = new_user_key(unique("unwatch"), "x", s.id);
+    const Serial other = new_user_key(unique("never"), "x", s.id);
+    CHECK(try_watch(q, other, -1) == EBADSLT);
+    watch(q, k, 42);
+    unwatch(q, k);
+    CHECK(events(q) == Events{removal_event(42, k)});
+    update(k, "y");
+    setperm(k, possessor(perm_all) | owner(perm_view));
+    CHECK(events(q).empty());
+    CHECK(try_watch(q, k, -1) == EBADSLT);
+    // The key can be watched again, with another id.
+    watch(q, k, 7);
+    update(k, "z");
+    CHECK(events(q) == Events{key_event(WQ_KEY_UPDATED, 7, k)});
+}
+
+TEST_CASE("special key ids are resolved in the caller's context", "[keys]") {
+    const Session s;
+    Queue q = key_queue();
+    watch(q, KEY_SPEC_SESSION_KEYRING, 3);
+    const Serial k = new_user_key(unique("spec"), "x", KEY_SPEC_SESSION_KEYRING);
+    CHECK(events(q) == Events{key_event(WQ_KEY_LINKED, 3, s.id, serial_aux(k))});
+    // The watch is on the keyring itself: removing it by serial works.
+    unwatch(q, s.id);
+    CHECK(events(q) == Events{removal_event(3, s.id)});
+}
+
+// ---- one record per operation --------------------------------------------------
+
+TEST_CASE("UPDATED: keyctl_update and add_key of an existing key", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("upd-ring"), s.id);
+    const std::string desc = unique("upd");
+    const Serial k = new_user_key(desc, "v1", ring);
+    Queue qk = key_queue();
+    Queue qr = key_queue();
+    watch(qk, k, 1);
+    watch(qr, ring, 2);
+
+    SECTION("keyctl_update") {
+        update(k, "v2");
+        CHECK(events(qk) == Events{key_event(WQ_KEY_UPDATED, 1, k)});
+    }
+    SECTION("add_key of the same type and description into the same keyring") {
+        CHECK(new_user_key(desc, "v2", ring) == k);
+        CHECK(events(qk) == Events{key_event(WQ_KEY_UPDATED, 1, k)});
+    }
+    SECTION("failed updates post nothing") {
+        CHECK(try_update(ring, "payload") == EOPNOTSUPP); // keyrings cannot be updated
+        const std::string too_big(40000, 'x');            // "user" payloads: < 32 KiB
+        CHECK(try_update(k, too_big) == EINVAL);
+        CHECK(errno_of(::syscall(SYS_add_key, "user", desc.c_str(), too_big.data(), too_big.size(),
+                                 ring)) == EINVAL);
+        CHECK(events(qk).empty());
+    }
+    // The keyring did not change.
+    CHECK(events(qr).empty());
+}
+
+TEST_CASE("LINKED and UNLINKED on the keyring, with the child's serial", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("link-ring"), s.id);
+    const Serial other = new_keyring(unique("link-other"), s.id);
+    Queue q = key_queue();
+    watch(q, ring, 5);
+
+    SECTION("add_key of a new key") {
+        const Serial k = new_user_key(unique("new"), "x", ring);
+        CHECK(events(q) == Events{key_event(WQ_KEY_LINKED, 5, ring, serial_aux(k))});
+    }
+    SECTION("keyctl_link, a second link of the same key, keyctl_unlink") {
+        const Serial k = new_user_key(unique("k"), "x", other);
+        link(k, ring);
+        CHECK(events(q) == Events{key_event(WQ_KEY_LINKED, 5, ring, serial_aux(k))});
+        // Upstream's __key_link notifies every link, a repeated one too.
+        link(k, ring);
+        CHECK(events(q) == Events{key_event(WQ_KEY_LINKED, 5, ring, serial_aux(k))});
+        unlink(k, ring);
+        CHECK(events(q) == Events{key_event(WQ_KEY_UNLINKED, 5, ring, serial_aux(k))});
+        // Not linked any more: ENOENT and nothing posted.
+        CHECK(try_keyctl(KEYCTL_UNLINK, arg(k), arg(ring)) == ENOENT);
+        CHECK(events(q).empty());
+    }
+    SECTION("a keyring replacing one of the same description: LINKED only") {
+        const std::string desc = unique("sub");
+        const Serial first = new_keyring(desc, ring);
+        const Serial second = new_keyring(desc, ring);
+        CHECK(first != second);
+        CHECK(events(q) == Events{key_event(WQ_KEY_LINKED, 5, ring, serial_aux(first)),
+                                  key_event(WQ_KEY_LINKED, 5, ring, serial_aux(second))});
+        CHECK(keyring_contents(ring) == std::vector<Serial>{second});
+    }
+    SECTION("links of other keyrings are not seen") {
+        const Serial k = new_user_key(unique("elsewhere"), "x", other);
+        unlink(k, other);
+        CHECK(events(q).empty());
+    }
+}
+
+TEST_CASE("key_move: UNLINKED on the source, then LINKED on the destination", "[keys]") {
+    const Session s;
+    const Serial from = new_keyring(unique("from"), s.id);
+    const Serial to = new_keyring(unique("to"), s.id);
+    const std::string desc = unique("moved");
+    const Serial k = new_user_key(desc, "x", from);
+    Queue q = key_queue();
+    Queue qk = key_queue();
+    watch(q, from, 1);
+    watch(q, to, 2);
+    watch(qk, k, 3);
+
+    SECTION("a move and a move back") {
+        REQUIRE(try_move(k, from, to, 0) == 0);
+        CHECK(events(q) == Events{key_event(WQ_KEY_UNLINKED, 1, from, serial_aux(k)),
+                                  key_event(WQ_KEY_LINKED, 2, to, serial_aux(k))});
+        REQUIRE(try_move(k, to, from, KEYCTL_MOVE_EXCL) == 0);
+        CHECK(events(q) == Events{key_event(WQ_KEY_UNLINKED, 2, to, serial_aux(k)),
+                                  key_event(WQ_KEY_LINKED, 1, from, serial_aux(k))});
+    }
+    SECTION("failed moves post nothing") {
+        // Not in the source keyring.
+        CHECK(try_move(k, to, from, 0) == ENOENT);
+        // KEYCTL_MOVE_EXCL onto a key of the same type and description.
+        const Serial twin = new_user_key(desc, "y", to);
+        CHECK(events(q) == Events{key_event(WQ_KEY_LINKED, 2, to, serial_aux(twin))});
+        CHECK(try_move(k, from, to, KEYCTL_MOVE_EXCL) == EEXIST);
+        CHECK(events(q).empty());
+    }
+    // The moved key itself did not change.
+    CHECK(events(qk).empty());
+}
+
+TEST_CASE("CLEARED: keyctl_clear posts CLEARED and nothing per child", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("clear"), s.id);
+    for (int i = 0; i < 3; ++i) {
+        new_user_key(unique("child"), "x", ring);
+    }
+    REQUIRE(keyring_contents(ring).size() == 3);
+    Queue q = key_queue();
+    watch(q, ring, 4);
+    clear(ring);
+    CHECK(events(q) == Events{key_event(WQ_KEY_CLEARED, 4, ring)});
+    CHECK(keyring_contents(ring).empty());
+    // Upstream notifies a clear of an empty keyring too.
+    clear(ring);
+    CHECK(events(q) == Events{key_event(WQ_KEY_CLEARED, 4, ring)});
+    // Clearing a key that is not a keyring fails and posts nothing.
+    const Serial k = new_user_key(unique("not-a-ring"), "x", s.id);
+    watch(q, k, 5);
+    CHECK(try_keyctl(KEYCTL_CLEAR, arg(k)) == ENOTDIR);
+    CHECK(events(q).empty());
+}
+
+TEST_CASE("REVOKED: posted once; a revoked key cannot be named any more", "[keys]") {
+    const Session s;
+    Queue q = key_queue();
+
+    SECTION("a key") {
+        const Serial k = new_user_key(unique("revoke"), "x", s.id);
+        watch(q, k, 6);
+        REQUIRE(try_revoke(k) == 0);
+        CHECK(events(q) == Events{key_event(WQ_KEY_REVOKED, 6, k)});
+        CHECK(try_revoke(k) == EKEYREVOKED);
+        CHECK(events(q).empty());
+        // Like keyctl(KEYCTL_WATCH_KEY): neither a new watch nor removing one.
+        Queue other = key_queue();
+        CHECK(try_watch(other, k, 1) == EKEYREVOKED);
+        CHECK(try_watch(q, k, -1) == EKEYREVOKED);
+        CHECK(events(q).empty());
+    }
+    SECTION("a keyring: its links go without CLEARED or UNLINKED") {
+        const Serial ring = new_keyring(unique("revoke-ring"), s.id);
+        new_user_key(unique("child"), "x", ring);
+        watch(q, ring, 7);
+        REQUIRE(try_revoke(ring) == 0);
+        CHECK(events(q) == Events{key_event(WQ_KEY_REVOKED, 7, ring)});
+    }
+}
+
+TEST_CASE("INVALIDATED, then the removal record when the key is collected", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("inval-ring"), s.id);
+    const Serial k = new_user_key(unique("inval"), "x", ring);
+    Queue qk = key_queue();
+    Queue qr = key_queue();
+    watch(qk, k, 8);
+    watch(qr, ring, 9);
+    invalidate(k);
+    // Invalidated keys are collected at once, whatever gc_delay says.
+    CHECK(wait_events(qk, 2) == Events{key_event(WQ_KEY_INVALIDATED, 8, k), removal_event(8, k)});
+    // The collector drops the link without UNLINKED, as upstream's keyring_gc().
+    CHECK(events(qr).empty());
+    CHECK(keyring_contents(ring).empty());
+    CHECK(try_watch(qk, k, -1) == ENOKEY);
+    CHECK(try_keyctl(KEYCTL_INVALIDATE, arg(k)) == ENOKEY);
+    std::this_thread::sleep_for(200ms);
+    CHECK(events(qk).empty());
+}
+
+TEST_CASE("SETATTR: setperm, chown, set_timeout and restrict_keyring", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("attr-ring"), s.id);
+    const Serial k = new_user_key(unique("attr"), "x", ring);
+    Queue qk = key_queue();
+    Queue qr = key_queue();
+    watch(qk, k, 10);
+    watch(qr, ring, 11);
+    const Events setattr{key_event(WQ_KEY_SETATTR, 10, k)};
+
+    SECTION("keyctl_setperm") {
+        setperm(k, possessor(perm_all) | owner(perm_all));
+        CHECK(events(qk) == setattr);
+        // The same permissions again: still a change of attributes.
+        setperm(k, possessor(perm_all) | owner(perm_all));
+        CHECK(events(qk) == setattr);
+        CHECK(try_setperm(k, 0x4000'0000U) == EINVAL);
+        CHECK(events(qk).empty());
+    }
+    SECTION("keyctl_chown") {
+        chown(k, nobody, nobody);
+        CHECK(events(qk) == setattr);
+        chown(k, 0, static_cast<gid_t>(-1));
+        CHECK(events(qk) == setattr);
+        // Neither uid nor gid given: a no-op that upstream does not notify.
+        CHECK(try_keyctl(KEYCTL_CHOWN, arg(k), static_cast<uid_t>(-1), static_cast<gid_t>(-1)) ==
+              0);
+        CHECK(events(qk).empty());
+    }
+    SECTION("keyctl_set_timeout") {
+        set_timeout(k, 3600);
+        CHECK(events(qk) == setattr);
+        set_timeout(k, 0);
+        CHECK(events(qk) == setattr);
+    }
+    SECTION("keyctl_restrict_keyring") {
+        REQUIRE(try_restrict(ring) == 0);
+        CHECK(events(qr) == Events{key_event(WQ_KEY_SETATTR, 11, ring)});
+        CHECK(try_restrict(ring) == EEXIST);
+        const Serial other = new_user_key(unique("outsider"), "x", s.id);
+        CHECK(try_keyctl(KEYCTL_LINK, arg(other), arg(ring)) == EPERM);
+        CHECK(events(qr).empty());
+    }
+    SECTION("keyctl_setperm on a keyring") {
+        setperm(ring, possessor(perm_all) | owner(perm_all));
+        CHECK(events(qr) == Events{key_event(WQ_KEY_SETATTR, 11, ring)});
+    }
+    // Nothing crossed over between the key and its keyring.
+    CHECK(events(qk).empty());
+    CHECK(events(qr).empty());
+}
+
+// Two tasks revoking (or invalidating) one key at the same moment: both may
+// pass the lookup and call key_revoke(), where upstream notifies only the
+// one that sets the flag.  Repeated until both calls succeeded a number of
+// times, so that the case where both really ran the kernel function is
+// covered, not just the one where the second was refused at lookup.
+TEST_CASE("racing revokes and invalidations post the record once", "[keys][race]") {
+    const Session s;
+    struct Op {
+        const char* name;
+        int cmd;
+        std::uint32_t subtype;
+    };
+    const Op op = GENERATE(Op{"revoke", KEYCTL_REVOKE, WQ_KEY_REVOKED},
+                           Op{"invalidate", KEYCTL_INVALIDATE, WQ_KEY_INVALIDATED});
+    INFO("operation: " << op.name);
+    constexpr int iterations = 300;
+    constexpr int enough_doubles = 30;
+    // One queue for all rounds, so that the hooks stay armed throughout.
+    Queue q = key_queue();
+    // Round r starts when round == r; each racer adds 1 to arrived before
+    // its call (both calls start together once arrived == 2r) and to
+    // finished after it.  round -1 ends the racers.
+    std::atomic<int> round{0};
+    std::atomic<int> arrived{0};
+    std::atomic<int> finished{0};
+    std::atomic<Serial> target{0};
+    std::array<std::atomic<int>, 2> result{};
+    Failures failures;
+    std::string doubled;
+    int both_succeeded = 0;
+    int done = 0;
+    {
+        std::vector<std::jthread> racers;
+        for (int t = 0; t < 2; ++t) {
+            racers.push_back(spawn(failures, [&, t] {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(t % std::max(1U, std::thread::hardware_concurrency()), &set);
+                (void)::sched_setaffinity(0, sizeof(set), &set);
+                for (int r = 1;; ++r) {
+                    for (int now = round.load(); now != r; now = round.load()) {
+                        if (now < 0) {
+                            return;
+                        }
+                        round.wait(now);
+                    }
+                    arrived.fetch_add(1);
+                    while (arrived.load() < 2 * r) {
+                    }
+                    result.at(static_cast<std::size_t>(t)) = try_keyctl(op.cmd, arg(target.load()));
+                    finished.fetch_add(1);
+                    finished.notify_all();
+                }
+            }));
+        }
+        for (int r = 1; r <= iterations && both_succeeded < enough_doubles; ++r) {
+            const Serial k = new_user_key(unique("race"), "x", s.id);
+            watch(q, k, 1);
+            target = k;
+            round = r;
+            round.notify_all();
+            for (int now = finished.load(); now < 2 * r; now = finished.load()) {
+                finished.wait(now);
+            }
+            ++done;
+            both_succeeded += result[0] == 0 && result[1] == 0 ? 1 : 0;
+            // Removal records of keys collected meanwhile are not counted.
+            const auto n = std::ranges::count(events(q), key_event(op.subtype, 1, k));
+            if (n != 1) {
+                doubled += "iteration " + std::to_string(r) + ": " + std::to_string(n) +
+                           " records, errnos " + std::to_string(result[0]) + "/" +
+                           std::to_string(result[1]) + "\n";
+            }
+        }
+        round = -1;
+        round.notify_all();
+    }
+    REQUIRE(failures.empty());
+    INFO("iterations " << done << ", both calls succeeded in " << both_succeeded);
+    INFO(doubled);
+    CHECK(doubled.empty());
+    if (both_succeeded == 0) {
+        WARN("the two calls never both succeeded: the race was not exercised");
+    }
+}
+
+// ---- filters and several queues ----------------------------------------------
+
+TEST_CASE("a subtype filter lets only its subtypes through; removals always pass", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("filter-ring"), s.id);
+    const Serial k = new_user_key(unique("filter-k"), "x", s.id);
+    const Serial k2 = new_user_key(unique("filter-k2"), "x", s.id);
+    const Serial k3 = new_user_key(unique("filter-k3"), "x", s.id);
+
+    // One queue per subtype, one with two subtypes, one without a filter.
+    std::vector<std::vector<unsigned>> wanted;
+    for (unsigned st = WQ_KEY_INSTANTIATED; st <= WQ_KEY_SETATTR; ++st) {
+        wanted.push_back({st});
+    }
+    wanted.push_back({WQ_KEY_UPDATED, WQ_KEY_REVOKED});
+    std::vector<Queue> queues;
+    for (const auto& subtypes : wanted) {
+        Queue q = key_queue();
+        wq_notification_type_filter f = type_filter(WQ_TYPE_KEY, {});
+        for (const unsigned st : subtypes) {
+            f.subtype_filter[0] |= 1U << st;
+        }
+        q.set_filter(std::span(&f, 1));
+        queues.push_back(std::move(q));
+    }
+    queues.push_back(key_queue());
+    for (const Queue& q : queues) {
+        watch(q, k, 1);
+        watch(q, ring, 2);
+        watch(q, k3, 3);
+    }
+
+    update(k, "y");
+    setperm(k, possessor(perm_all) | owner(perm_view));
+    link(k2, ring);
+    unlink(k2, ring);
+    link(k2, ring);
+    clear(ring);
+    REQUIRE(try_revoke(k) == 0);
+    invalidate(k3);
+    const Events all{key_event(WQ_KEY_UPDATED, 1, k),
+                     key_event(WQ_KEY_SETATTR, 1, k),
+                     key_event(WQ_KEY_LINKED, 2, ring, serial_aux(k2)),
+                     key_event(WQ_KEY_UNLINKED, 2, ring, serial_aux(k2)),
+                     key_event(WQ_KEY_LINKED, 2, ring, serial_aux(k2)),
+                     key_event(WQ_KEY_CLEARED, 2, ring),
+                     key_event(WQ_KEY_REVOKED, 1, k),
+                     key_event(WQ_KEY_INVALIDATED, 3, k3),
+                     removal_event(3, k3)};
+
+    for (std::size_t i = 0; i < queues.size(); ++i) {
+        Events expected;
+        for (const Event& e : all) {
+            const bool pass = i == wanted.size() || e.type != WQ_TYPE_KEY ||
+                              std::ranges::find(wanted[i], e.subtype) != wanted[i].end();
+            if (pass) {
+                expected.push_back(e);
+            }
+        }
+        INFO("queue " << i << (i < wanted.size() ? " (filtered)" : " (no filter)"));
+        // The removal record comes from the key collector, a little later.
+        CHECK(wait_events(queues[i], expected.size()) == expected);
+    }
+}
+
+TEST_CASE("a filter on the watch id in info", "[keys]") {
+    const Session s;
+    const Serial a = new_user_key(unique("id-a"), "x", s.id);
+    const Serial b = new_user_key(unique("id-b"), "x", s.id);
+    Queue q = key_queue();
+    const auto f = type_filter(WQ_TYPE_KEY, {WQ_KEY_UPDATED}, 2U << WQ_INFO_ID__SHIFT, WQ_INFO_ID);
+    q.set_filter(std::span(&f, 1));
+    watch(q, a, 1);
+    watch(q, b, 2);
+    update(a, "y");
+    update(b, "y");
+    unwatch(q, a);
+    CHECK(events(q) == Events{key_event(WQ_KEY_UPDATED, 2, b), removal_event(1, a)});
+}
+
+TEST_CASE("a key watched by several queues: each gets the record once, with its id", "[keys]") {
+    const Session s;
+    const Serial k = new_user_key(unique("multi"), "x", s.id);
+    std::vector<Queue> queues;
+    const std::vector<std::uint32_t> ids{10, 20, 30};
+    for (const std::uint32_t id : ids) {
+        queues.push_back(key_queue());
+        watch(queues.back(), k, static_cast<int>(id));
+    }
+    update(k, "y");
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        CHECK(events(queues[i]) == Events{key_event(WQ_KEY_UPDATED, ids[i], k)});
+    }
+    // A closed queue drops out; a removed watch posts its removal to its queue only.
+    queues[0].close();
+    unwatch(queues[1], k);
+    set_timeout(k, 3600);
+    CHECK(events(queues[1]) == Events{removal_event(20, k)});
+    CHECK(events(queues[2]) == Events{key_event(WQ_KEY_SETATTR, 30, k)});
+}
+
+// Watches come and go (arming and disarming the hooks) while other threads
+// update, link and unlink: every record must still be well formed and
+// about the watched objects, and the kernel log stays clean.
+TEST_CASE("key operations racing with watches that come and go", "[keys]") {
+    const Session s;
+    const Serial ring = new_keyring(unique("churn-ring"), s.id);
+    const Serial k = new_user_key(unique("churn"), "x", ring);
+    std::atomic<bool> stop{false};
+    Failures failures;
+    std::vector<std::string> bad;
+    std::size_t seen = 0;
+    {
+        std::vector<std::jthread> workers;
+        workers.push_back(spawn(failures, [&] {
+            while (!stop) {
+                update(k, "y");
+            }
+        }));
+        workers.push_back(spawn(failures, [&] {
+            while (!stop) {
+                unlink(new_user_key(unique("churn-child"), "c", ring), ring);
+            }
+        }));
+        const auto deadline = std::chrono::steady_clock::now() + 3s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            Queue q = key_queue();
+            watch(q, k, 1);
+            watch(q, ring, 2);
+            std::this_thread::sleep_for(10ms);
+            unwatch(q, k);
+            for (const Event& e : events(q)) {
+                ++seen;
+                const bool ok =
+                    e.type_info == 0 &&
+                    ((e == key_event(WQ_KEY_UPDATED, 1, k)) || e == removal_event(1, k) ||
+                     (e.type == WQ_TYPE_KEY && e.length == sizeof(wq_key_notification) &&
+                      e.watch_id == 2 && e.object == static_cast<std::uint32_t>(ring) &&
+                      (e.subtype == WQ_KEY_LINKED || e.subtype == WQ_KEY_UNLINKED) && e.aux != 0));
+                if (!ok && bad.size() < 10) {
+                    std::ostringstream os;
+                    os << e;
+                    bad.push_back(os.str());
+                }
+            }
+        }
+        stop = true;
+    }
+    INFO(failures.str());
+    REQUIRE(failures.empty());
+    INFO("records seen: " << seen);
+    CHECK(bad.empty());
+    CHECK(seen > 0);
+    CHECK_FALSE(wait_hooks(false).armed);
+}
+
+// ---- the end of a key ---------------------------------------------------------------
+
+TEST_CASE("a destroyed key's watchers get a removal record and lose the watch", "[keys]") {
+    const Session s;
+    const SysctlGuard gc_delay("/proc/sys/kernel/keys/gc_delay");
+    gc_delay.set("1");
+    const Serial k = new_user_key(unique("doomed"), "x", s.id);
+    Queue q = key_queue();
+    Queue q2 = key_queue();
+    watch(q, k, 12);
+    watch(q2, k, 13);
+    Events first;
+
+    SECTION("unlinked from its only keyring") {
+        unlink(k, s.id);
+    }
+    SECTION("revoked, then collected after gc_delay") {
+        REQUIRE(try_revoke(k) == 0);
+        first = {key_event(WQ_KEY_REVOKED, 12, k)};
+    }
+    SECTION("expired, then collected after gc_delay") {
+        set_timeout(k, 1);
+        first = {key_event(WQ_KEY_SETATTR, 12, k)};
+    }
+    Events expected = first;
+    expected.push_back(removal_event(12, k));
+    CHECK(wait_events(q, expected.size()) == expected);
+    CHECK(wait_events(q2, expected.size()).back() == removal_event(13, k));
+    // The key is gone, and so is the watch.
+    CHECK(try_watch(q, k, -1) == ENOKEY);
+    CHECK(try_watch(q, k, 1) == ENOKEY);
+    std::this_thread::sleep_for(200ms);
+    CHECK(events(q).empty());
+    CHECK(events(q2).empty());
+}
+
+// ---- permission ------------------------------------------------------------------------
+
+TEST_CASE("watching a key needs View permission on it", "[keys]") {
+    const Session s;
+    // Possessor: everything; owner (root): view; others: nothing.
+    const Serial hidden = new_user_key(unique("hidden"), "x", s.id);
+    setperm(hidden, possessor(perm_all) | owner(perm_view));
+    // Owned by nobody, who may only view it.
+    const Serial given = new_user_key(unique("given"), "y", s.id);
+    chown(given, nobody, nobody);
+    setperm(given, owner(perm_view));
+
+    const std::vector<long> r = run_unprivileged([&] {
+        Queue q = key_queue();
+        std::vector<long> out;
+        // Still in root's session keyring: the key is possessed.
+        out.push_back(try_watch(q, hidden, 1));
+        out.push_back(try_watch(q, hidden, -1));
+        (void)events(q);
+        // A session keyring of its own: no possession, no View.
+        join_new_session();
+        out.push_back(try_watch(q, hidden, 1));
+        out.push_back(try_watch(q, given, 2));
+        const Serial own = new_user_key(unique("own"), "z", KEY_SPEC_SESSION_KEYRING);
+        out.push_back(try_watch(q, own, 3));
+        update(own, "zz");
+        // Giving it away needs CAP_SYS_ADMIN: refused, nothing posted.
+        out.push_back(try_keyctl(KEYCTL_CHOWN, arg(own), 0, static_cast<gid_t>(-1)));
+        out.push_back(events(q) == Events{key_event(WQ_KEY_UPDATED, 3, own)} ? 1 : 0);
+        return out;
+    });
+    REQUIRE(r.size() == 7);
+    CHECK(r[0] == 0);      // possessed: possessor View
+    CHECK(r[1] == 0);      // and removed again
+    CHECK(r[2] == EACCES); // not possessed, not the owner, no "other" View
+    CHECK(r[3] == 0);      // the owner's View
+    CHECK(r[4] == 0);      // its own key
+    CHECK(r[5] == EACCES); // chown to root
+    CHECK(r[6] == 1);      // its records: UPDATED only
+}
+
+// ---- keys under construction ----------------------------------------------------------
+
+// Upstream's lookup_user_key() (which KEYCTL_WATCH_KEY and WQ_IOC_WATCH_KEY
+// both use) waits for a key under construction and refuses an uninstantiated
+// or negative one, so a key can only be watched once it is instantiated:
+// INSTANTIATED (and a rejection's -error in aux) never reaches a watcher of
+// the key.  What is visible is the link into the destination keyring when
+// construction starts, and the watch completing only after instantiation.
+TEST_CASE("request_key: LINKED when construction starts; no watch before instantiation",
+          "[keys][request-key]") {
+    const Session s;
+    const RequestKeyHelper helper;
+    const Serial dest = new_keyring(unique("dest"), s.id);
+    Queue qd = key_queue();
+    watch(qd, dest, 1);
+    // The helper links the key it instantiates or rejects into our session.
+    Queue qs = key_queue();
+    watch(qs, s.id, 9);
+
+    SECTION("instantiated by the helper") {
+        const std::string desc = unique("positive");
+        std::atomic<Serial> got{0};
+        Failures failures;
+        auto requester = spawn(
+            failures, [&] { got = request_key("user", desc, "instantiate 2 payload", dest); });
+        const Events linked = wait_events(qd, 1);
+        REQUIRE(linked.size() == 1);
+        const auto k = static_cast<Serial>(linked[0].aux);
+        CHECK(linked[0] == key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k)));
+        // The helper is still sleeping: the watch waits for it.
+        Queue qk = key_queue();
+        const auto t0 = std::chrono::steady_clock::now();
+        const int err = try_watch(qk, k, 2);
+        const auto waited = std::chrono::steady_clock::now() - t0;
+        requester.join();
+        REQUIRE(failures.empty());
+        CHECK(err == 0);
+        CHECK(got.load() == k);
+        CHECK(waited >= 500ms);
+        CHECK(events(qk).empty());
+        CHECK(events(qs) == Events{key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k))});
+        update(k, "again");
+        CHECK(events(qk) == Events{key_event(WQ_KEY_UPDATED, 2, k)});
+        CHECK(events(qd).empty());
+        // Requested again, the key is found without construction and linked.
+        CHECK(request_key("user", desc, "instantiate 0 other", dest) == k);
+        CHECK(events(qd) == Events{key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k))});
+        CHECK(events(qk).empty());
+    }
+    SECTION("rejected by the helper") {
+        const std::string desc = unique("rejected");
+        CHECK(request_key("user", desc, "reject 0 rejected", dest) == -EKEYREJECTED);
+        const Events linked = events(qd);
+        REQUIRE(linked.size() == 1);
+        const auto k = static_cast<Serial>(linked[0].aux);
+        CHECK(linked[0] == key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k)));
+        CHECK(events(qs) == Events{key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k))});
+        Queue qk = key_queue();
+        CHECK(try_watch(qk, k, 2) == EKEYREJECTED);
+        // Asked again, the negative key is found: no new key, no record.
+        CHECK(request_key("user", desc, "reject 0 rejected", dest) == -EKEYREJECTED);
+        CHECK(events(qd).empty());
+    }
+    SECTION("negated by the helper") {
+        const std::string desc = unique("negated");
+        CHECK(request_key("user", desc, "negate 0", dest) == -ENOKEY);
+        const Events linked = events(qd);
+        REQUIRE(linked.size() == 1);
+        const auto k = static_cast<Serial>(linked[0].aux);
+        CHECK(linked[0] == key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k)));
+        CHECK(events(qs) == Events{key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k))});
+        Queue qk = key_queue();
+        CHECK(try_watch(qk, k, 2) == ENOKEY);
+    }
+}
