@@ -23,7 +23,7 @@
 #
 # Environment: WQ_MODDIR, WQ_BIN, WQ_OUT (set by run-lane), WQ_TESTMODDIR
 # (to reload wq_test.ko if it was loaded); optional KEY_BENCH_ROUNDS (7),
-# KEY_BENCH_UPDATES (24000 per measurement).
+# KEY_BENCH_UPDATES (16000 per measurement).
 set -u
 
 : "${WQ_MODDIR:?WQ_MODDIR is not set}"
@@ -32,7 +32,7 @@ WQ_BIN=${WQ_BIN:-${WQ_SRC:-.}/build/meson}
 readonly bench=$WQ_BIN/tests/bench/key_bench
 readonly ko=$WQ_MODDIR/watch_queue.ko
 readonly rounds=${KEY_BENCH_ROUNDS:-7}
-readonly updates=${KEY_BENCH_UPDATES:-24000}
+readonly updates=${KEY_BENCH_UPDATES:-16000}
 readonly report=$WQ_OUT/key-bench.txt
 readonly hooks=/sys/module/watch_queue/parameters/key_hooks
 readonly configs=(unloaded idle armed one many)

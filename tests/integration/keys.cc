@@ -489,6 +489,7 @@ TEST_CASE("racing revokes and invalidations post the record once", "[keys][race]
     int done = 0;
     {
         std::vector<std::jthread> racers;
+        racers.reserve(2);
         for (int t = 0; t < 2; ++t) {
             racers.push_back(spawn(failures, [&, t] {
                 cpu_set_t set;
