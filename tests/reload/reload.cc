@@ -16,17 +16,17 @@
 // Output: "PASS ..."/"FAIL ..." lines; exit 0 iff no FAIL.
 #include <array>
 #include <cerrno>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <thread>
-#include <vector>
-
-#include <fcntl.h>
 #include <unistd.h>
+#include <vector>
+#include <wq_test_uapi.h>
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -36,7 +36,6 @@
 
 #include <linux/keyctl.h>
 #include <linux/wq_dev.h>
-#include <wq_test_uapi.h>
 
 namespace {
 
@@ -86,8 +85,7 @@ void unload(const char* name) {
     // close() has dropped the module reference by the time it returns
     // (the final fput runs before the return to user space): no retry.
     if (const int err = try_unload(name); err != 0) {
-        throw CycleError(std::string("unloading ") + name + " with nothing open: " +
-                         err_str(err));
+        throw CycleError(std::string("unloading ") + name + " with nothing open: " + err_str(err));
     }
 }
 
@@ -158,7 +156,8 @@ bool rmmod_says_in_use(const char* name, std::string* out) {
     while (!out->empty() && out->back() == '\n') {
         out->pop_back();
     }
-    return WIFEXITED(status) && WEXITSTATUS(status) != 0 && out->find("in use") != std::string::npos;
+    return WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+           out->find("in use") != std::string::npos;
 }
 
 struct Stats {
@@ -285,8 +284,7 @@ int run(int cycles) {
         say("FAIL watch_queue or wq_test is already loaded");
         return 1;
     }
-    const long key = ::syscall(SYS_add_key, "user", "wq-reload", "x", 1,
-                               KEY_SPEC_PROCESS_KEYRING);
+    const long key = ::syscall(SYS_add_key, "user", "wq-reload", "x", 1, KEY_SPEC_PROCESS_KEYRING);
     if (key < 0) {
         say("# add_key failed (" + err_str(errno) + "): no key watches");
     }
@@ -320,8 +318,8 @@ int run(int cycles) {
                   st.load_s, st.use_s, st.unload_s, st.key_every);
     say(split);
     check(error.empty() && st.cycles == cycles,
-          std::to_string(st.cycles) + "/" + std::to_string(cycles) +
-              " load/use/unload cycles in " + elapsed + (error.empty() ? "" : ": " + error));
+          std::to_string(st.cycles) + "/" + std::to_string(cycles) + " load/use/unload cycles in " +
+              elapsed + (error.empty() ? "" : ": " + error));
     check(st.refused_open == st.cycles && st.cycles > 0,
           "unload refused while a queue was open (" + std::to_string(st.refused_open) + ")");
     check(st.refused_mapped == st.cycles && st.cycles > 0,
@@ -330,9 +328,9 @@ int run(int cycles) {
     check(st.rmmod_in_use > 0 && st.rmmod_in_use == (st.cycles + 9) / 10,
           "rmmod refused with 'in use' (" + std::to_string(st.rmmod_in_use) + " times: '" +
               st.last_rmmod + "')");
-    check(st.test_unloaded_with_watches > 0,
-          "wq_test unloaded while queues watched its objects (" +
-              std::to_string(st.test_unloaded_with_watches) + " times)");
+    check(st.test_unloaded_with_watches > 0, "wq_test unloaded while queues watched its objects (" +
+                                                 std::to_string(st.test_unloaded_with_watches) +
+                                                 " times)");
     check(!loaded("watch_queue") && !loaded("wq_test"), "both modules unloaded at the end");
     return nr_failed == 0 ? 0 : 1;
 }

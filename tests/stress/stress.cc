@@ -31,20 +31,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fcntl.h>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <random>
 #include <sched.h>
+#include <string>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -127,9 +126,8 @@ public:
     }
 
     void start(int stall_seconds) {
-        thread_ = std::jthread([this, stall_seconds](const std::stop_token& st) {
-            run(st, stall_seconds);
-        });
+        thread_ = std::jthread(
+            [this, stall_seconds](const std::stop_token& st) { run(st, stall_seconds); });
     }
 
     void stop() {
@@ -183,7 +181,7 @@ struct Shared {
     std::mutex failures_mutex;
     std::vector<std::string> failures;
     std::atomic<std::int32_t> key{0}; // current key serial, 0: none
-    bool keys = false;                 // WQ_FEATURE_KEYS
+    bool keys = false;                // WQ_FEATURE_KEYS
     int cpus = 1;
 
     // Counters for the report.
@@ -682,9 +680,8 @@ int run(const Options& opt) {
     for (auto& s : stable) {
         Watchdog::Worker& w = dog.add("consumer " + s->name);
         StableQueue* sp = s.get();
-        consumers.push_back(worker(sh, w, [&sh, sp, &w, &give_up] {
-            run_consumer(sh, *sp, w, give_up);
-        }));
+        consumers.push_back(
+            worker(sh, w, [&sh, sp, &w, &give_up] { run_consumer(sh, *sp, w, give_up); }));
     }
     {
         Watchdog::Worker& w = dog.add("filter churn");
@@ -712,8 +709,7 @@ int run(const Options& opt) {
         Watchdog::Worker& w = dog.add("producer " + std::to_string(p.id) + " " +
                                       to_string(p.context) + " cpu " + std::to_string(p.cpu));
         Producer* pp = &p;
-        producer_threads.push_back(
-            worker(sh, w, [&sh, pp, &w] { run_producer(sh, *pp, w); }));
+        producer_threads.push_back(worker(sh, w, [&sh, pp, &w] { run_producer(sh, *pp, w); }));
     }
 
     const auto end = Clock::now() + std::chrono::seconds(opt.seconds);
@@ -780,8 +776,7 @@ int run(const Options& opt) {
         }
         s->checker.finish();
         const std::uint64_t lost = s->q->info().lost;
-        const bool ok = s->checker.ok() && s->sentinel_seen &&
-                        s->checker.lost_reported() == lost &&
+        const bool ok = s->checker.ok() && s->sentinel_seen && s->checker.lost_reported() == lost &&
                         s->checker.delivered() + s->checker.lost_reported() == posted_total + 1;
         check(ok, "stable queue '" + s->name + "': delivered " +
                       std::to_string(s->checker.delivered()) + " + lost " +
@@ -791,11 +786,11 @@ int run(const Options& opt) {
                       (s->checker.ok() ? "" : "\n  " + s->checker.report()));
     }
     say("# churn: " + std::to_string(sh.queues_opened) + " queues, " +
-        std::to_string(sh.watches_added) + " watches added, " +
-        std::to_string(sh.watches_removed) + " removed, " + std::to_string(sh.key_watches) +
-        " key watches, " + std::to_string(sh.filters_set) + " filters set, " +
-        std::to_string(sh.kills) + " object kills, " + std::to_string(sh.key_changes) +
-        " key changes, " + std::to_string(sh.churn_records) + " records read by churn queues");
+        std::to_string(sh.watches_added) + " watches added, " + std::to_string(sh.watches_removed) +
+        " removed, " + std::to_string(sh.key_watches) + " key watches, " +
+        std::to_string(sh.filters_set) + " filters set, " + std::to_string(sh.kills) +
+        " object kills, " + std::to_string(sh.key_changes) + " key changes, " +
+        std::to_string(sh.churn_records) + " records read by churn queues");
     check(sh.queues_opened > 0 && sh.watches_added > 0 && sh.filters_set > 0 && sh.kills > 0,
           "churn happened");
     pass("watchdog: every worker made progress (limit " + std::to_string(opt.stall) + " s)");

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The ABI header must compile before glibc's <fcntl.h>, in C++ too.
+// The include order is what this file tests:
+// clang-format off
 #include <linux/wq_dev.h>
 #include <fcntl.h>
 
