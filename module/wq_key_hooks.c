@@ -246,6 +246,15 @@ static int setattr_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * lookup_user_key() runs for nearly every keyctl: set up its return probe
+ * only inside keyctl_chown_key/keyctl_setperm_key, whose key it names.
+ */
+static int lookup_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return wq_key_slot_current(WQ_KEY_OP_SETATTR) ? 0 : 1;
+}
+
 /* lookup_user_key(): the key a keyctl_chown/setperm acts on */
 static int lookup_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -398,7 +407,7 @@ static struct wq_key_hook wq_key_hooks[] = {
 	KR("keyring_restrict", keyref0_entry, restrict_ret),
 	KR("keyctl_chown_key", setattr_entry, setattr_ret),
 	KR("keyctl_setperm_key", setattr_entry, setattr_ret),
-	KR("lookup_user_key", NULL, lookup_ret),
+	KR("lookup_user_key", lookup_entry, lookup_ret),
 	{ .names = { "security_key_free" }, .pre = destroy_pre },
 	{ .names = { "key_schedule_gc" }, .pre = revoke_won_pre, .optional = true },
 	{ .names = { "key_schedule_gc_links" }, .pre = inval_won_pre,
@@ -476,16 +485,30 @@ bool wq_key_hooks_available(void)
 	return true;
 }
 
+/*
+ * In two batches: each unregister_k[ret]probes() call waits for one RCU
+ * grace period for all of its probes, where one call per probe would wait
+ * for one each.
+ */
 void wq_key_hooks_disarm(void)
 {
-	unsigned int i;
+	struct kretprobe *rps[ARRAY_SIZE(wq_key_hooks)];
+	struct kprobe *kps[ARRAY_SIZE(wq_key_hooks)];
+	unsigned int i, nr_rps = 0, nr_kps = 0;
 
 	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++) {
-		if (wq_key_hooks[i].armed) {
-			wq_key_hook_unregister(&wq_key_hooks[i]);
-			wq_key_hooks[i].armed = false;
-		}
+		if (!wq_key_hooks[i].armed)
+			continue;
+		if (wq_key_hooks[i].ret)
+			rps[nr_rps++] = &wq_key_hooks[i].rp;
+		else
+			kps[nr_kps++] = &wq_key_hooks[i].kp;
+		wq_key_hooks[i].armed = false;
 	}
+	if (nr_rps)
+		unregister_kretprobes(rps, nr_rps);
+	if (nr_kps)
+		unregister_kprobes(kps, nr_kps);
 	/* Operations in flight lost their return probes with them. */
 	wq_key_slots_reset();
 }
