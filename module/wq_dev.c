@@ -7,11 +7,14 @@
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include "wq_block.h"
+#include "wq_devices.h"
 #include "wq_filter.h"
 #include "wq_keys.h"
 #include "wq_post.h"
 #include "wq_queue.h"
 #include "wq_ring.h"
+#include "wq_usb.h"
 
 static int wq_open(struct inode *inode, struct file *file)
 {
@@ -213,6 +216,10 @@ static long wq_get_info(struct wq_queue *q, void __user *arg)
 	info.features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC;
 	if (wq_keys_available())
 		info.features |= WQ_FEATURE_KEYS;
+	if (wq_block_available())
+		info.features |= WQ_FEATURE_BLOCK;
+	if (wq_usb_available())
+		info.features |= WQ_FEATURE_USB;
 	info.consumer_off = (u64)WQ_PGOFF_CONSUMER << PAGE_SHIFT;
 	info.producer_off = (u64)WQ_PGOFF_PRODUCER << PAGE_SHIFT;
 	info.data_off = PAGE_SIZE;
@@ -263,6 +270,8 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return wq_get_info(q, uarg);
 	case WQ_IOC_WATCH_KEY:
 		return wq_keys_watch_ioctl(q, uarg);
+	case WQ_IOC_WATCH_DEVICES:
+		return wq_devices_watch_ioctl(q, uarg);
 	case FIONREAD:
 		return wq_fionread(q, uarg);
 	default:

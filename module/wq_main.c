@@ -7,6 +7,7 @@
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
+#include "wq_devices.h"
 #include "wq_keys.h"
 #include "wq_queue.h"
 #include "wq_user.h"
@@ -44,12 +45,17 @@ static int __init wq_init(void)
 	ret = wq_keys_init();
 	if (ret)
 		goto err_keys;
+	ret = wq_devices_init();
+	if (ret)
+		goto err_devices;
 	ret = wq_dev_init();
 	if (ret)
 		goto err_dev;
 	return 0;
 
 err_dev:
+	wq_devices_exit();
+err_devices:
 	wq_keys_exit();
 err_keys:
 	destroy_workqueue(wq_workqueue);
@@ -59,6 +65,7 @@ err_keys:
 static void __exit wq_exit(void)
 {
 	wq_dev_exit();
+	wq_devices_exit();
 	wq_keys_exit();
 	/*
 	 * A closed queue is freed by an RCU callback of its last watch that

@@ -111,6 +111,102 @@
  *	When the key is destroyed every watcher gets a 16-byte removal record
  *	with the key's serial and the watch is gone.
  *
+ * Device watches
+ *	WQ_IOC_WATCH_DEVICES: arg points to a struct wq_watch_devices.
+ *	watch_id 0..255 adds a watch whose records carry that id in
+ *	WQ_INFO_ID, -1 removes it; any other value, non-zero flags or
+ *	__reserved give EINVAL.
+ *
+ *	blk_fd == -1 is the global device watch, the original series'
+ *	watch_devices(fd, watch_id, flags): one list for every block error
+ *	and every USB event in the system.  Adding it needs CAP_SYS_ADMIN in
+ *	the initial user namespace (EPERM otherwise, so a container sees no
+ *	host device events); removing needs nothing.  A queue holds it once
+ *	(EBUSY); removal posts the 8-byte removal record (EBADSLT if none).
+ *
+ *	blk_fd >= 0 is an open file descriptor of a block device (any open
+ *	mode): a watch of that disk's errors only, without USB events.  A
+ *	partition stands for its whole disk.  It needs no capability: whoever
+ *	could open the device may watch it.  EBADF for a closed or O_PATH
+ *	descriptor (and blk_fd < -1), ENOTBLK for one that is not a block
+ *	device.  A queue watches a disk once (EBUSY); removal (any open
+ *	descriptor of the disk or of one of its partitions) posts the 16-byte
+ *	removal record with the disk's device number (EBADSLT if none).  The
+ *	watch follows the device number: it outlives the descriptor it was
+ *	added with, and after the disk is deleted it stays, silent, until the
+ *	queue is closed or a disk that reuses the number (whose errors it then
+ *	gets) is opened to remove it.  A queue may hold the global watch and
+ *	any number of disk watches; a block error is then delivered once per
+ *	watch.
+ *
+ *	EOPNOTSUPP if the kernel lacks what the watch needs: WQ_IOC_GET_INFO
+ *	reports WQ_FEATURE_BLOCK (block errors can be seen: the block_rq_error
+ *	tracepoint exists) and WQ_FEATURE_USB (the kernel has USB support).
+ *	The global watch is refused only when neither is reported.
+ *
+ * Block errors (WQ_TYPE_BLOCK, struct wq_block_notification, 24 bytes)
+ *	One record per failed request of a request-based block device (SCSI
+ *	and ATA disks, NVMe, virtio-blk, MMC, null_blk, loop, ...), at the
+ *	point where the kernel logs "<error> error, dev <disk>, sector <n>":
+ *	requests that carry no data of the device (passthrough commands such
+ *	as SG_IO), that asked to fail quietly (RQF_QUIET: e.g. I/O issued by
+ *	the SCSI error handler itself) and requests of a disk being deleted
+ *	are not reported, as in the kernel log.  dev is the whole disk's
+ *	device number in the encoding stat(2) gives in st_rdev for the disk
+ *	node (major(dev)/minor(dev) from <sys/sysmacros.h> work), also when
+ *	the failing I/O was on a partition; sector is the first 512-byte
+ *	sector of the failed request (of its part not yet completed, if the
+ *	driver completed a part before), counted from the start of the whole
+ *	disk: the sector the kernel log names.  The bad sector itself may be
+ *	any sector of the request (a read of eight sectors whose fifth is bad
+ *	is reported at the first).
+ *	Stacked devices: device mapper targets over request-based disks
+ *	(dm-linear, dm-crypt, ...) and md are bio-based and post nothing
+ *	themselves; the failure is reported for the underlying disk (its dev
+ *	and its sector on that disk).  The subtype says what failed
+ *	(blk_status_t in the kernel):
+ *	  WQ_BLOCK_ERROR_TIMEOUT		the device did not answer in time
+ *	  WQ_BLOCK_ERROR_NO_SPACE		out of space (thin provisioning)
+ *	  WQ_BLOCK_ERROR_RECOVERABLE_TRANSPORT	link/path failure, may work
+ *						on another path or a retry
+ *	  WQ_BLOCK_ERROR_CRITICAL_TARGET	the target rejected the command
+ *	  WQ_BLOCK_ERROR_CRITICAL_NEXUS		reservation conflict
+ *	  WQ_BLOCK_ERROR_CRITICAL_MEDIUM	unreadable/unwritable medium
+ *	  WQ_BLOCK_ERROR_PROTECTION		integrity (T10 PI) check failed
+ *	  WQ_BLOCK_ERROR_KERNEL_RESOURCE	the kernel ran out of resources
+ *	  WQ_BLOCK_ERROR_DEVICE_RESOURCE	the device ran out of resources
+ *	  WQ_BLOCK_ERROR_IO			any other I/O error
+ *	Statuses the original series did not map (not supported, "try
+ *	again", zone resources, offline, ...) post nothing.  Note that SCSI
+ *	reports a command that timed out, once the error handler gives up on
+ *	it, as WQ_BLOCK_ERROR_IO; TIMEOUT comes from drivers that complete a
+ *	timed-out request with that status (e.g. null_blk).
+ *
+ * USB (WQ_TYPE_USB, struct wq_usb_notification, 24..80 bytes)
+ *	Global device watch only.  name is the device's name as in
+ *	/sys/bus/usb/devices ("1-1.2", "usb1" for a root hub) or, for bus
+ *	events, "usb<busnum>"; name_len bytes, at most WQ_USB_MAX_NAME_LEN,
+ *	not NUL-terminated; the record is offsetof(name) + name_len bytes
+ *	rounded up to 8, the padding zero.  reserved is 0.  Subtypes:
+ *	  WQ_USB_DEVICE_ADD	a device (root hubs included) was enumerated
+ *				and is ready for its drivers
+ *	  WQ_USB_DEVICE_REMOVE	a device is going away (unplugged, its port
+ *				disabled, its bus removed)
+ *	  WQ_USB_BUS_ADD	a host controller registered bus <busnum>
+ *	  WQ_USB_BUS_REMOVE	the bus was unregistered
+ *	  WQ_USB_DEVICE_RESET	a configured device was reset (USBDEVFS_RESET,
+ *				a driver's recovery, a reset-resume); error is
+ *				0, or the errno the reset failed with (the
+ *				device is then disconnected)
+ *	  WQ_USB_DEVICE_ERROR	the hub driver gave up enumerating a newly
+ *				connected device ("unable to enumerate USB
+ *				device" in the kernel log); name is the name
+ *				the device would have had, error is 0
+ *	Events need usbcore loaded (it may be loaded after the watch was
+ *	added: the module attaches when it appears); while a global watch
+ *	exists usbcore cannot be unloaded.  Reset and error events need
+ *	kprobe targets (see the usb_hooks module parameter).
+ *
  * Limits (module parameters, see modinfo watch_queue)
  *	max_ring_bytes (per queue), max_user_ring_bytes, max_user_queues and
  *	max_user_watches (per user).  Opening past max_user_queues gives
@@ -186,6 +282,53 @@ struct wq_key_notification {
 	__u32			aux;
 };
 
+/* WQ_TYPE_BLOCK: the original series' struct block_notification and subtypes */
+enum wq_block_subtype {
+	WQ_BLOCK_ERROR_TIMEOUT			= 1,
+	WQ_BLOCK_ERROR_NO_SPACE			= 2,
+	WQ_BLOCK_ERROR_RECOVERABLE_TRANSPORT	= 3,
+	WQ_BLOCK_ERROR_CRITICAL_TARGET		= 4,
+	WQ_BLOCK_ERROR_CRITICAL_NEXUS		= 5,
+	WQ_BLOCK_ERROR_CRITICAL_MEDIUM		= 6,
+	WQ_BLOCK_ERROR_PROTECTION		= 7,
+	WQ_BLOCK_ERROR_KERNEL_RESOURCE		= 8,
+	WQ_BLOCK_ERROR_DEVICE_RESOURCE		= 9,
+	WQ_BLOCK_ERROR_IO			= 10,
+};
+
+struct wq_block_notification {
+	struct wq_notification	watch;
+	__u64			dev;	/* whole disk, st_rdev encoding */
+	__u64			sector;	/* first sector of the failed request */
+};
+
+/* WQ_TYPE_USB: the original series' struct usb_notification (ver #4 subtypes) */
+enum wq_usb_subtype {
+	WQ_USB_DEVICE_ADD	= 0,
+	WQ_USB_DEVICE_REMOVE	= 1,
+	WQ_USB_BUS_ADD		= 2,
+	WQ_USB_BUS_REMOVE	= 3,
+	WQ_USB_DEVICE_RESET	= 4,
+	WQ_USB_DEVICE_ERROR	= 5,
+};
+
+struct wq_usb_notification {
+	struct wq_notification	watch;
+	__u32			error;		/* errno, or 0 */
+	__u32			reserved;	/* 0 */
+	__u8			name_len;	/* bytes of name used */
+	__u8			name[];		/* not NUL-terminated, zero padded */
+};
+
+#define WQ_USB_MAX_NAME_LEN	63
+
+struct wq_watch_devices {
+	__s32	watch_id;		/* 0..255 to add, -1 to remove */
+	__u32	flags;			/* 0 */
+	__s32	blk_fd;			/* -1: global device watch; else a block device */
+	__u32	__reserved;		/* 0 */
+};
+
 struct wq_watch_key {
 	__s32	key;			/* serial or KEY_SPEC_* */
 	__s32	watch_id;		/* 0..255 to add, -1 to remove */
@@ -237,6 +380,8 @@ struct wq_ring_info {
 #define WQ_FEATURE_MMAP		(1ULL << 0)
 #define WQ_FEATURE_SYNC		(1ULL << 1)
 #define WQ_FEATURE_KEYS		(1ULL << 2)	/* WQ_IOC_WATCH_KEY usable */
+#define WQ_FEATURE_BLOCK	(1ULL << 3)	/* block error records */
+#define WQ_FEATURE_USB		(1ULL << 4)	/* USB records */
 
 /* Upstream's numbers and meanings */
 #define WQ_IOC_SET_SIZE		_IO('W', 0x60)	/* arg: number of notes, 1..512 */
@@ -247,6 +392,7 @@ struct wq_ring_info {
 #define WQ_IOC_SET_RING_BYTES	_IOW('W', 0x70, __u64)
 #define WQ_IOC_GET_INFO		_IOWR('W', 0x71, struct wq_ring_info)
 #define WQ_IOC_WATCH_KEY	_IOW('W', 0x72, struct wq_watch_key)
+#define WQ_IOC_WATCH_DEVICES	_IOW('W', 0x73, struct wq_watch_devices)
 
 #define WQ_MAX_NOTES		512
 #define WQ_NOTE_SIZE		128

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Block API differences (see compat/Kbuild.probes for the HAVE_* probes). */
+#ifndef _WQ_COMPAT_BLOCK_H
+#define _WQ_COMPAT_BLOCK_H
+
+#include <linux/blk-mq.h>
+#include <linux/blk_types.h>
+
+/*
+ * 6.5 renamed BLK_STS_NEXUS to BLK_STS_RESV_CONFLICT, keeping its number
+ * (6) and meaning, a SCSI reservation conflict ("block: Rename
+ * BLK_STS_NEXUS to BLK_STS_RESV_CONFLICT").
+ */
+#ifdef HAVE_BLK_STS_RESV_CONFLICT
+#define WQ_BLK_STS_NEXUS	BLK_STS_RESV_CONFLICT
+#else
+#define WQ_BLK_STS_NEXUS	BLK_STS_NEXUS
+#endif
+
+/*
+ * 5.17 removed struct request's rq_disk ("block: remove rq_disk"): the
+ * disk is the queue's, rq->q->disk.
+ */
+static inline struct gendisk *wq_rq_disk(struct request *rq)
+{
+#ifdef HAVE_REQUEST_RQ_DISK
+	return rq->rq_disk;
+#else
+	return rq->q->disk;
+#endif
+}
+
+#endif /* _WQ_COMPAT_BLOCK_H */

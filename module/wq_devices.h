@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Device watches: the global device watch list (every block error and USB
+ * event) and per-disk watch lists (one disk's block errors).
+ */
+#ifndef _WQ_DEVICES_H
+#define _WQ_DEVICES_H
+
+#include "wq_core.h"
+
+/* WQ_IOC_WATCH_DEVICES */
+long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg);
+int wq_devices_init(void);
+void wq_devices_exit(void);
+
+/*
+ * Called by the sources; any context, never sleeps.  The record's length
+ * is in n->info; wq_devices_post_block() also uses n->dev to find the
+ * disk's watchers.
+ */
+void wq_devices_post_block(struct wq_block_notification *n);
+void wq_devices_post_usb(struct wq_notification *n);
+
+#endif /* _WQ_DEVICES_H */
