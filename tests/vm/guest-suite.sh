@@ -145,6 +145,9 @@ if [ "$mod_failed" -eq 0 ]; then
         env LD_PRELOAD="$compat_lib" "$WQ_BIN/tests/integration/upstream-api-keys"
     run_check_suite compat-keyctl \
         env WQ_COMPAT_LIB="$compat_lib" "$WQ_SRC/tests/integration/keyctl_compat.sh"
+    # wqmon, the CLI monitor, end to end on real events.
+    run_check_suite wqmon \
+        env WQMON="$WQ_BIN/tools/wqmon/wqmon" "$WQ_SRC/tests/integration/wqmon.sh"
     # Everything at once (tests/stress): 60 s on the debug lane, 15 s
     # elsewhere; allocation failures injected (tests/faultinject, debug
     # lane only: it needs CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC).

@@ -1,0 +1,292 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# wqmon end to end, as root in a guest with watch_queue.ko loaded: key
+# events in human and JSON output, --count, --timeout, filters, loss with a
+# tiny ring, exit 0 on SIGTERM/SIGINT, and the messages for a missing
+# module and a refused device watch.
+#
+# Usage: WQMON=/path/to/wqmon wqmon.sh
+# Environment: WQ_WQMON_WAIT  seconds to wait for each expected output (30)
+#
+# Prints "PASS <check>" or "FAIL <check>: <reason>" per check; exits 1 if any
+# failed. Runs in a new anonymous session keyring, so @s is its own.
+set -u
+
+readonly WAIT=${WQ_WQMON_WAIT:-30}
+readonly SESSION_MARK=WQ_WQMON_IN_SESSION
+readonly KEY_LINE='^KEY   \[[0-9]+\.[0-9]{6}\] '
+
+failures=0
+work=
+bg_pids=()
+
+pass() { echo "PASS $1"; }
+
+fail() {
+	echo "FAIL $1: $2"
+	failures=$((failures + 1))
+}
+
+fatal() {
+	fail "$1" "$2"
+	exit 1
+}
+
+cleanup() {
+	local pid
+	for pid in "${bg_pids[@]}"; do
+		kill -CONT "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null
+	done
+	[[ -n $work ]] && rm -rf "$work"
+}
+
+show() { tr '\n' '|' <"$1" | cut -c1-400; }
+
+# wait_for FILE ERE [COUNT]: true once FILE has COUNT (1) lines matching ERE.
+wait_for() {
+	local deadline=$((SECONDS + WAIT)) n
+	while ((SECONDS <= deadline)); do
+		n=$(grep -cE -- "$2" "$1" 2>/dev/null)
+		((${n:-0} >= ${3:-1})) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start LOG ARGS...: wqmon ARGS in the background (pid in $mon_pid), back
+# once its banner says the watches are in place.
+mon_pid=
+start() {
+	local log=$1
+	shift
+	"$WQMON" "$@" >"$log" 2>"$log.err" &
+	mon_pid=$!
+	bg_pids+=("$mon_pid")
+	wait_for "$log.err" '^wqmon: watching ' || {
+		fail "start $*" "no banner ($(show "$log.err"))"
+		return 1
+	}
+}
+
+# wait_exit PID: true once PID has exited; its status in $exit_status.
+exit_status=
+wait_exit() {
+	local deadline=$((SECONDS + WAIT))
+	while kill -0 "$1" 2>/dev/null; do
+		((SECONDS <= deadline)) || return 1
+		sleep 0.1
+	done
+	wait "$1"
+	exit_status=$?
+}
+
+new_key() { # description -> serial of a new user key in @s
+	keyctl add user "$1" value @s
+}
+
+# ----------------------------------------------------------------- checks
+
+check_preconditions() {
+	[[ -x ${WQMON:-} ]] || fatal setup "WQMON is not set to the wqmon binary"
+	command -v keyctl >/dev/null || fatal setup "keyctl (package keyutils) not found"
+	[[ -c /dev/watch_queue ]] || fatal setup "/dev/watch_queue missing: module not loaded"
+	pass setup
+}
+
+check_help_and_usage() {
+	local out
+	out=$("$WQMON" --help 2>&1)
+	if [[ $? -eq 0 && $out == *--json* && $out == *--count* ]]; then
+		pass help
+	else
+		fail help "exit or text wrong: $out"
+	fi
+	"$WQMON" -f xyz @s >/dev/null 2>&1
+	local rc=$?
+	((rc == 2)) && pass usage-error-exit-2 || fail usage-error-exit-2 "exit $rc"
+}
+
+check_human_keys() {
+	local log=$work/human key key2
+	# a keyring's watchers see links and unlinks; changes of a key itself
+	# go to the key's watchers (as upstream)
+	key=$(new_key human)
+	start "$log" @s "$key" || return
+	key2=$(new_key human2)
+	keyctl update "$key" other
+	keyctl revoke "$key"
+	if wait_for "$log" "$KEY_LINE"'rev      '"$key"'$'; then
+		pass human-revoke
+	else
+		fail human-revoke "no rev line ($(show "$log"))"
+	fi
+	grep -qE "$KEY_LINE"'link     [0-9]+ '"$key2"'$' "$log" &&
+		pass human-link || fail human-link "$(show "$log")"
+	grep -qE "$KEY_LINE"'upd      '"$key"'$' "$log" &&
+		pass human-update || fail human-update "$(show "$log")"
+	kill -TERM "$mon_pid"
+	if wait_exit "$mon_pid" && ((exit_status == 0)); then
+		pass sigterm-exit-0
+	else
+		fail sigterm-exit-0 "exit ${exit_status:-none}"
+	fi
+}
+
+check_json_and_count() {
+	local log=$work/json key
+	key=$(new_key json)
+	start "$log" --json --count 2 @s "$key" || return
+	keyctl update "$key" x
+	keyctl update "$key" y
+	if ! wait_exit "$mon_pid"; then
+		fail count-exit "still running after 2 records"
+		return
+	fi
+	((exit_status == 0)) && pass count-exit || fail count-exit "exit $exit_status"
+	local n
+	n=$(wc -l <"$log")
+	((n == 2)) && pass count-lines || fail count-lines "$n lines ($(show "$log"))"
+	if python3 - "$log" "$key" <<'PY'; then
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+key = int(sys.argv[2])
+assert all(l["type"] == "key" and l["subtype"] == "upd" for l in lines), lines
+assert all(l["key"] == key and l["aux"] == 0 for l in lines), lines
+assert all(isinstance(l["ts"], int) and l["watch"] == 1 for l in lines), lines
+PY
+		pass json-objects
+	else
+		fail json-objects "$(show "$log")"
+	fi
+}
+
+check_timeout() {
+	local start=$SECONDS rc
+	"$WQMON" -q --timeout 1 @s >"$work/timeout" 2>&1
+	rc=$?
+	if ((rc == 0 && SECONDS - start <= 10)) && [[ ! -s $work/timeout ]]; then
+		pass timeout
+	else
+		fail timeout "exit $rc after $((SECONDS - start))s ($(show "$work/timeout"))"
+	fi
+}
+
+check_filters() {
+	local log=$work/filter key
+	key=$(new_key filter)
+	start "$log" -f pr @s "$key" || return
+	new_key filter2 >/dev/null
+	keyctl update "$key" y
+	keyctl revoke "$key"
+	wait_for "$log" "$KEY_LINE"'rev ' || { fail filter-letters "no rev ($(show "$log"))"; return; }
+	if grep -qE 'link|unlk' "$log" || ! grep -qE "$KEY_LINE"'upd ' "$log"; then
+		fail filter-letters "$(show "$log")"
+	else
+		pass filter-letters
+	fi
+	kill -INT "$mon_pid"
+	if wait_exit "$mon_pid" && ((exit_status == 0)); then
+		pass sigint-exit-0
+	else
+		fail sigint-exit-0 "exit ${exit_status:-none}"
+	fi
+
+	log=$work/subtype
+	key=$(new_key subtype)
+	start "$log" -s key:inv --type block @s "$key" || return
+	new_key subtype2 >/dev/null
+	keyctl update "$key" z
+	keyctl invalidate "$key"
+	wait_for "$log" "$KEY_LINE"'inv ' || { fail filter-subtype "no inv ($(show "$log"))"; return; }
+	# (the invalidated key is then destroyed: a "WATCH gone" line may follow)
+	(($(grep -c '^KEY' "$log") == 1)) && pass filter-subtype || fail filter-subtype "$(show "$log")"
+	kill "$mon_pid"
+	wait_exit "$mon_pid"
+}
+
+check_loss() {
+	local log=$work/loss key i
+	key=$(new_key loss)
+	start "$log" --json --ring-bytes 4096 "$key" || return
+	kill -STOP "$mon_pid"
+	for ((i = 0; i < 400; i++)); do
+		keyctl update "$key" "v$i" || { fail loss "update $i failed"; break; }
+	done
+	kill -CONT "$mon_pid"
+	if ! wait_for "$log" '"type":"loss"'; then
+		fail loss "no loss object ($(show "$log"))"
+		return
+	fi
+	keyctl update "$key" last # room again: this one arrives, after the loss
+	local deadline=$((SECONDS + WAIT)) ok=0
+	while ((SECONDS <= deadline)); do
+		if python3 - "$log" 2>/dev/null <<'PY'; then
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+lost = sum(r["count"] for r in recs if r["type"] == "loss")
+upd = sum(1 for r in recs if r["type"] == "key" and r["subtype"] == "upd")
+first_loss = next(i for i, r in enumerate(recs) if r["type"] == "loss")
+assert 0 < lost < 400 and upd + lost == 401, (lost, upd)
+assert recs[-1]["type"] == "key" and first_loss < len(recs) - 1
+PY
+			ok=1
+			break
+		fi
+		sleep 0.2
+	done
+	((ok)) && pass loss || fail loss "updates + lost != 401 ($(grep -c upd "$log") upd: $(grep loss "$log"))"
+	kill "$mon_pid"
+	wait_exit "$mon_pid"
+}
+
+check_module_missing() {
+	local out rc
+	# a /dev without the device node, as when the module is not loaded
+	out=$(unshare -m sh -c 'mount -t tmpfs none /dev && exec "$0" -q @s' "$WQMON" 2>&1)
+	rc=$?
+	if ((rc == 1)) && [[ $out == *"/dev/watch_queue not found: load the module with \`modprobe watch_queue\`"* ]]; then
+		pass module-missing
+	else
+		fail module-missing "exit $rc: $out"
+	fi
+}
+
+check_devices() {
+	local out rc
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$WQMON" -q --devices --timeout 1 2>&1)
+	rc=$?
+	if ((rc == 1)) && [[ $out == *CAP_SYS_ADMIN*--block* || $out == *"no device events"* ]]; then
+		pass devices-eperm
+	else
+		fail devices-eperm "exit $rc: $out"
+	fi
+	out=$("$WQMON" -q --devices --timeout 1 2>&1)
+	rc=$?
+	if ((rc == 0)) || [[ $out == *"no device events"* ]]; then
+		pass devices-root
+	else
+		fail devices-root "exit $rc: $out"
+	fi
+}
+
+# ------------------------------------------------------------------- main
+
+if [[ ${!SESSION_MARK:-} != 1 ]]; then
+	export "$SESSION_MARK=1"
+	exec keyctl session - "$0" "$@"
+fi
+
+trap cleanup EXIT
+work=$(mktemp -d)
+check_preconditions
+check_help_and_usage
+check_human_keys
+check_json_and_count
+check_timeout
+check_filters
+check_loss
+check_module_missing
+check_devices
+((failures == 0))

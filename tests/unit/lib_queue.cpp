@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// libwatchqueue: the queue against the fake system-call seam.
+#include <cstring>
+#include <fcntl.h>
+
+#include <catch2/catch.hpp>
+
+#include "lib_fake.hpp"
+
+namespace wq = watchqueue;
+using libtest::FakeSys;
+
+namespace {
+
+template <class T>
+T arg_of(const libtest::IoctlCall* call) {
+    REQUIRE(call != nullptr);
+    REQUIRE(call->arg.size() >= sizeof(T));
+    T value{};
+    std::memcpy(&value, call->arg.data(), sizeof(T));
+    return value;
+}
+
+wq::QueueOptions with(FakeSys& sys) {
+    wq::QueueOptions o;
+    o.sys = &sys;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("open sizes the queue in notes by default, or in bytes") {
+    FakeSys sys;
+    {
+        wq::Queue q(with(sys));
+        CHECK(q.fd() == FakeSys::device_fd);
+        CHECK(q.backend() == wq::Backend::device);
+        CHECK(sys.opened.at(0) == "/dev/watch_queue");
+        CHECK((sys.open_flags & O_ACCMODE) == O_RDWR);
+        CHECK((sys.open_flags & O_CLOEXEC) != 0);
+        REQUIRE(sys.last_ioctl(WQ_IOC_SET_SIZE));
+        CHECK(sys.last_ioctl(WQ_IOC_SET_SIZE)->value == 256);
+    }
+    CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
+
+    FakeSys bytes_sys;
+    auto o = with(bytes_sys);
+    o.ring_bytes = 1 << 20;
+    wq::Queue q(o);
+    CHECK(arg_of<__u64>(bytes_sys.last_ioctl(WQ_IOC_SET_RING_BYTES)) == 1 << 20);
+    CHECK_FALSE(bytes_sys.last_ioctl(WQ_IOC_SET_SIZE));
+}
+
+TEST_CASE("a missing device says how to load the module") {
+    FakeSys sys;
+    sys.open_errno = ENOENT;
+    try {
+        wq::Queue q(with(sys));
+        FAIL("no exception");
+    } catch (const wq::error& e) {
+        CHECK(e.code() == std::errc::no_such_file_or_directory);
+        CHECK_THAT(e.what(), Catch::Contains("/dev/watch_queue not found: load the module with "
+                                             "`modprobe watch_queue`"));
+    }
+    std::error_code ec;
+    wq::Queue q(with(sys), ec);
+    CHECK(ec == std::errc::no_such_file_or_directory);
+    CHECK_FALSE(q.is_open());
+}
+
+TEST_CASE("other open errors are reported with the path") {
+    FakeSys sys;
+    sys.open_errno = EMFILE;
+    try {
+        wq::Queue q(with(sys));
+        FAIL("no exception");
+    } catch (const wq::error& e) {
+        CHECK(e.code() == std::errc::too_many_files_open);
+        CHECK_THAT(e.what(), Catch::Contains("cannot open /dev/watch_queue"));
+    }
+}
+
+TEST_CASE("a sizing error closes the descriptor") {
+    FakeSys sys;
+    sys.ioctl_errno[WQ_IOC_SET_SIZE] = ENOSPC;
+    std::error_code ec;
+    wq::Queue q(with(sys), ec);
+    CHECK(ec == std::errc::no_space_on_device);
+    CHECK_FALSE(q.is_open());
+    CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
+}
+
+TEST_CASE("watches and filters use the device's ioctls") {
+    FakeSys sys;
+    wq::Queue q(with(sys));
+    q.watch_key(wq::key_spec::session, 3);
+    auto wk = arg_of<wq_watch_key>(sys.last_ioctl(WQ_IOC_WATCH_KEY));
+    CHECK(wk.key == -3);
+    CHECK(wk.watch_id == 3);
+    q.unwatch_key(1234);
+    wk = arg_of<wq_watch_key>(sys.last_ioctl(WQ_IOC_WATCH_KEY));
+    CHECK(wk.key == 1234);
+    CHECK(wk.watch_id == -1);
+
+    q.watch_devices(9);
+    auto wd = arg_of<wq_watch_devices>(sys.last_ioctl(WQ_IOC_WATCH_DEVICES));
+    CHECK(wd.blk_fd == -1);
+    CHECK(wd.watch_id == 9);
+    q.watch_block(7, 10);
+    wd = arg_of<wq_watch_devices>(sys.last_ioctl(WQ_IOC_WATCH_DEVICES));
+    CHECK(wd.blk_fd == 7);
+    CHECK(wd.watch_id == 10);
+    q.unwatch_block(7);
+    wd = arg_of<wq_watch_devices>(sys.last_ioctl(WQ_IOC_WATCH_DEVICES));
+    CHECK(wd.watch_id == -1);
+
+    std::error_code ec;
+    q.watch_key(1, 256, ec);
+    CHECK(ec == std::errc::invalid_argument);
+
+    sys.ioctl_errno[WQ_IOC_WATCH_DEVICES] = EPERM;
+    q.watch_devices(1, ec);
+    CHECK(ec == std::errc::operation_not_permitted);
+    CHECK_THROWS_WITH(q.watch_devices(1), Catch::Contains("watching all devices"));
+
+    q.set_filter(wq::FilterBuilder().add({wq::KeySubtype::revoked}).add(0x7e57, {200U}).build());
+    const auto* call = sys.last_ioctl(WQ_IOC_SET_FILTER);
+    const auto hdr = arg_of<wq_notification_filter>(call);
+    CHECK(hdr.nr_filters == 2);
+    REQUIRE(call->arg.size() == sizeof(hdr) + 2 * sizeof(wq_notification_type_filter));
+    wq_notification_type_filter second{};
+    std::memcpy(&second, call->arg.data() + sizeof(hdr) + sizeof(second), sizeof(second));
+    CHECK(second.type == 0x7e57);
+    CHECK(second.subtype_filter[200 / 32] == 1U << (200 % 32));
+    q.clear_filter();
+    CHECK(sys.last_ioctl(WQ_IOC_SET_FILTER)->value == 0);
+}
+
+TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
+    FakeSys sys;
+    wq::Queue q(with(sys));
+    sys.ring.post(libtest::key_record(wq::KeySubtype::revoked, 77, 0));
+    CHECK(q.wait(std::chrono::milliseconds(0)));
+    {
+        wq::Batch batch = q.batch();
+        const auto rec = batch.next();
+        REQUIRE(rec);
+        CHECK(std::get<wq::KeyEvent>(rec->event).subtype == wq::KeySubtype::revoked);
+    }
+    CHECK(sys.ring.tail() == 16);
+    CHECK_FALSE(q.wait(std::chrono::milliseconds(0)));
+    CHECK(q.batch().empty());
+    q.close();
+    CHECK(sys.unmapped.size() == 2);
+}
+
+TEST_CASE("a ring description that does not add up is refused") {
+    FakeSys sys;
+    sys.ioctl_errno[WQ_IOC_GET_INFO] = ENODATA;
+    wq::Queue q(with(sys));
+    std::error_code ec;
+    (void)q.batch(ec);
+    CHECK(ec == std::errc::no_message_available);
+    CHECK_THROWS_WITH(q.batch(), Catch::Contains("mapping the ring"));
+}
+
+TEST_CASE("read() fallback: the same records, EAGAIN is no record") {
+    FakeSys sys;
+    wq::Queue q(with(sys));
+    auto buf = libtest::key_record(wq::KeySubtype::updated, 5, 0);
+    const auto loss = libtest::loss_record(2);
+    buf.insert(buf.end(), loss.begin(), loss.end());
+    sys.reads.push_back(buf);
+    std::vector<std::byte> space(4096);
+    wq::Records records = q.read(space);
+    CHECK(std::get<wq::KeyEvent>(records.next()->event).key == 5);
+    CHECK(std::get<wq::LossEvent>(records.next()->event).count == 2U);
+    CHECK_FALSE(records.next());
+    CHECK(q.read(space).size_bytes() == 0);
+}
+
+TEST_CASE("without the module, key watches go through a notification pipe") {
+    FakeSys sys;
+    sys.open_errno = ENOENT;
+    sys.pipe_errno = 0;
+    wq::Queue q(with(sys));
+    CHECK(q.backend() == wq::Backend::pipe);
+    CHECK(q.fd() == FakeSys::pipe_read_fd);
+    CHECK((sys.pipe_flags & O_EXCL) != 0); // O_NOTIFICATION_PIPE
+    CHECK(sys.last_ioctl(WQ_IOC_SET_SIZE)->value == 256);
+    q.watch_key(wq::key_spec::user, 4);
+    REQUIRE(sys.keyctls.size() == 1);
+    CHECK(sys.keyctls[0].key == -4);
+    CHECK(sys.keyctls[0].fd == FakeSys::pipe_read_fd);
+    CHECK(sys.keyctls[0].watch_id == 4);
+    q.unwatch_key(wq::key_spec::user);
+    CHECK(sys.keyctls.at(1).watch_id == -1);
+    std::error_code ec;
+    q.watch_devices(0, ec);
+    CHECK(ec == std::errc::operation_not_supported);
+    (void)q.batch(ec);
+    CHECK(ec == std::errc::operation_not_supported);
+    q.close();
+    CHECK(sys.closed.size() == 2); // both ends
+}
+
+TEST_CASE("without the module or notification pipes the device error is reported") {
+    FakeSys sys;
+    sys.open_errno = ENOENT;
+    sys.pipe_errno = ENOPKG;
+    CHECK_THROWS_WITH(wq::Queue(with(sys)), Catch::Contains("modprobe watch_queue"));
+    auto o = with(sys);
+    o.backend = wq::Backend::device;
+    sys.pipe_errno = 0;
+    CHECK_THROWS_WITH(wq::Queue(o), Catch::Contains("modprobe watch_queue"));
+}

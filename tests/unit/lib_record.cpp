@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// libwatchqueue: decoding of single records and their framing checks.
+#include <cstring>
+
+#include <catch2/catch.hpp>
+
+#include "lib_fake.hpp"
+
+namespace wq = watchqueue;
+using libtest::make_record;
+
+namespace {
+
+std::span<const std::byte> span_of(const std::vector<std::byte>& v) {
+    return {v.data(), v.size()};
+}
+
+template <class T>
+std::vector<std::byte> bytes_of(const T& value) {
+    std::vector<std::byte> out(sizeof(T));
+    std::memcpy(out.data(), &value, sizeof(T));
+    return out;
+}
+
+wq::record_errc error_of(const std::vector<std::byte>& buf) {
+    std::error_code ec;
+    auto rec = wq::decode_record(span_of(buf), ec);
+    CHECK_FALSE(rec);
+    REQUIRE(ec.category() == wq::record_category());
+    return static_cast<wq::record_errc>(ec.value());
+}
+
+} // namespace
+
+TEST_CASE("key records decode with subtype, key and aux") {
+    const auto buf = libtest::key_record(wq::KeySubtype::linked, 1234, 5678, 7);
+    const wq::Record rec = wq::decode_record(span_of(buf));
+    CHECK(rec.type == WQ_TYPE_KEY);
+    CHECK(rec.watch_id() == 7);
+    CHECK(rec.length() == 16);
+    CHECK(rec.bytes.size() == 16);
+    const auto& key = std::get<wq::KeyEvent>(rec.event);
+    CHECK(key.subtype == wq::KeySubtype::linked);
+    CHECK(key.key == 1234);
+    CHECK(key.aux == 5678);
+    CHECK(wq::subtype_name(key.subtype) == "link");
+}
+
+TEST_CASE("meta records: loss with count, removal with and without id") {
+    const auto loss = libtest::loss_record(99);
+    const auto loss_rec = wq::decode_record(span_of(loss));
+    CHECK(std::get<wq::LossEvent>(loss_rec.event).count == 99U);
+
+    const auto pipe_loss = make_record(WQ_TYPE_META, WQ_META_LOSS, 0);
+    const auto pipe_loss_rec = wq::decode_record(span_of(pipe_loss));
+    CHECK_FALSE(std::get<wq::LossEvent>(pipe_loss_rec.event).count);
+
+    const auto removal = make_record(WQ_TYPE_META, WQ_META_REMOVAL, 3, bytes_of(std::uint64_t{42}));
+    const auto rec = wq::decode_record(span_of(removal));
+    CHECK(rec.watch_id() == 3);
+    CHECK(std::get<wq::RemovalEvent>(rec.event).id == 42U);
+
+    const auto short_removal = make_record(WQ_TYPE_META, WQ_META_REMOVAL, 4);
+    const auto short_rec = wq::decode_record(span_of(short_removal));
+    CHECK_FALSE(std::get<wq::RemovalEvent>(short_rec.event).id);
+}
+
+TEST_CASE("block records decode dev and sector") {
+    wq_block_notification n{};
+    n.dev = 0x800010;
+    n.sector = 123456789;
+    auto buf = bytes_of(n);
+    wq_notification hdr{};
+    hdr.type = WQ_TYPE_BLOCK;
+    hdr.subtype = WQ_BLOCK_ERROR_CRITICAL_MEDIUM;
+    hdr.info = sizeof(n);
+    std::memcpy(buf.data(), &hdr, sizeof(hdr));
+    const auto rec = wq::decode_record(span_of(buf));
+    const auto& ev = std::get<wq::BlockEvent>(rec.event);
+    CHECK(ev.subtype == wq::BlockSubtype::critical_medium);
+    CHECK(ev.dev == 0x800010);
+    CHECK(ev.sector == 123456789);
+    CHECK(wq::subtype_name(ev.subtype) == "medium");
+}
+
+TEST_CASE("USB records carry their name; a name past the record is an error") {
+    std::vector<std::byte> payload(4 + 4 + 1);
+    const std::int32_t err = -71;
+    std::memcpy(payload.data(), &err, sizeof(err));
+    const std::string name = "1-1.2";
+    payload[8] = static_cast<std::byte>(name.size());
+    for (const char c : name) {
+        payload.push_back(static_cast<std::byte>(c));
+    }
+    const auto buf = make_record(WQ_TYPE_USB, WQ_USB_DEVICE_RESET, 0, payload);
+    CHECK(buf.size() == 24);
+    const auto rec = wq::decode_record(span_of(buf));
+    const auto& ev = std::get<wq::UsbEvent>(rec.event);
+    CHECK(ev.subtype == wq::UsbSubtype::device_reset);
+    CHECK(ev.error == -71);
+    CHECK(ev.name == "1-1.2");
+
+    auto bad = buf;
+    bad[16] = std::byte{40}; // name_len beyond the 24-byte record
+    CHECK(error_of(bad) == wq::record_errc::truncated);
+}
+
+TEST_CASE("unknown types and subtypes pass through raw") {
+    const auto buf = make_record(0x7e57, 9, 1, std::vector<std::byte>(24, std::byte{0xab}));
+    const auto rec = wq::decode_record(span_of(buf));
+    CHECK(std::holds_alternative<wq::RawEvent>(rec.event));
+    CHECK(rec.type == 0x7e57);
+    CHECK(rec.subtype == 9);
+    CHECK(rec.payload().size() == 24);
+    CHECK(rec.payload()[0] == std::byte{0xab});
+
+    const auto odd_key = make_record(WQ_TYPE_KEY, 200, 0, std::vector<std::byte>(8));
+    const auto odd_rec = wq::decode_record(span_of(odd_key));
+    CHECK(std::holds_alternative<wq::RawEvent>(odd_rec.event));
+}
+
+TEST_CASE("malformed records are errors, never out-of-bounds reads") {
+    CHECK(error_of(libtest::raw_header(WQ_TYPE_KEY, 0, 16)) == wq::record_errc::too_short);
+    CHECK(error_of(libtest::raw_header(WQ_TYPE_KEY, 4, 16)) == wq::record_errc::too_short);
+    CHECK(error_of(libtest::raw_header(0x99, 12, 16)) == wq::record_errc::unaligned);
+    CHECK(error_of(libtest::raw_header(0x99, 24, 16)) == wq::record_errc::past_end);
+    CHECK(error_of(libtest::raw_header(WQ_TYPE_KEY, 8, 8)) == wq::record_errc::truncated);
+    CHECK(error_of(libtest::raw_header(WQ_TYPE_BLOCK, 16, 16)) == wq::record_errc::truncated);
+    CHECK(error_of(libtest::raw_header(WQ_TYPE_USB, 8, 8)) == wq::record_errc::truncated);
+    // fewer than 8 bytes left for a header
+    CHECK(error_of(std::vector<std::byte>(4)) == wq::record_errc::past_end);
+
+    const auto bad = libtest::raw_header(WQ_TYPE_KEY, 4, 16);
+    try {
+        (void)wq::decode_record(span_of(bad));
+        FAIL("no exception");
+    } catch (const wq::error& e) {
+        CHECK(e.code() == wq::record_errc::too_short);
+        CHECK(e.code() == std::errc::bad_message);
+        CHECK(std::string(e.what()).find("decoding a record") != std::string::npos);
+    }
+}
+
+TEST_CASE("Records walks a read() buffer and stops at a malformed record") {
+    auto buf = libtest::key_record(wq::KeySubtype::updated, 1, 0);
+    const auto loss = libtest::loss_record(3);
+    buf.insert(buf.end(), loss.begin(), loss.end());
+    const auto bad = libtest::raw_header(WQ_TYPE_KEY, 9, 16);
+    buf.insert(buf.end(), bad.begin(), bad.end());
+
+    wq::Records records(span_of(buf));
+    std::error_code ec;
+    CHECK(records.next(ec));
+    CHECK(records.next(ec));
+    CHECK(records.consumed() == 32);
+    CHECK_FALSE(records.next(ec));
+    CHECK(ec == wq::record_errc::unaligned);
+    CHECK_FALSE(records.next(ec)); // stays stopped
+    CHECK(records.consumed() == 32);
+
+    wq::Records again(span_of(buf));
+    int seen = 0;
+    CHECK_THROWS_AS(
+        [&] {
+            for ([[maybe_unused]] const wq::Record& rec : again) {
+                ++seen;
+            }
+        }(),
+        wq::error);
+    CHECK(seen == 2);
+}

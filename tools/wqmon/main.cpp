@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// wqmon: prints key, keyring and device notifications from /dev/watch_queue,
+// consumed zero-copy from the mapped ring.
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <fcntl.h>
+#include <poll.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <sys/signalfd.h>
+
+#include "options.hpp"
+#include "output.hpp"
+#include <fmt/format.h>
+#include <watchqueue/watchqueue.hpp>
+
+namespace {
+
+namespace wq = watchqueue;
+using Clock = std::chrono::steady_clock;
+
+constexpr unsigned devices_watch_id = 255;
+constexpr unsigned max_key_watches = 200;
+
+// A failure with the message to print.
+struct Fatal {
+    std::string message;
+};
+
+wqmon::Timestamp now(bool realtime) {
+    timespec ts{};
+    clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+    return {static_cast<std::uint64_t>(ts.tv_sec), static_cast<std::uint32_t>(ts.tv_nsec / 1000)};
+}
+
+std::string device_watch_error(const wq::error& e) {
+    if (e.code() == std::errc::operation_not_permitted) {
+        return "watching all devices needs CAP_SYS_ADMIN in the initial user namespace; "
+               "or watch one block device you can open with --block DEV";
+    }
+    if (e.code() == std::errc::operation_not_supported) {
+        return fmt::format("{} (this kernel offers no device events to watch_queue)", e.what());
+    }
+    return e.what();
+}
+
+void add_watches(wq::Queue& queue, const wqmon::Options& o, wqmon::WatchLabels& labels) {
+    if (o.keys.size() > max_key_watches) {
+        throw Fatal{fmt::format("at most {} keys", max_key_watches)};
+    }
+    unsigned id = 0;
+    for (const wqmon::KeyArg& k : o.keys) {
+        try {
+            queue.watch_key(k.key, id);
+        } catch (const wq::error& e) {
+            throw Fatal{fmt::format("cannot watch key {}: {}", k.label, e.code().message())};
+        }
+        labels[id++] = k.label;
+    }
+    if (o.devices) {
+        try {
+            queue.watch_devices(devices_watch_id);
+        } catch (const wq::error& e) {
+            throw Fatal{device_watch_error(e)};
+        }
+        labels[devices_watch_id] = "devices";
+    }
+    for (const std::string& path : o.blocks) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+            throw Fatal{fmt::format("cannot open {}: {}", path, std::strerror(errno))};
+        }
+        std::error_code ec;
+        queue.watch_block(fd, id, ec);
+        ::close(fd); // the watch follows the disk's device number
+        if (ec) {
+            throw Fatal{fmt::format("cannot watch {}: {}", path, ec.message())};
+        }
+        labels[id++] = path;
+    }
+}
+
+class Monitor {
+public:
+    Monitor(const wqmon::Options& o, wq::Queue& queue, wqmon::Formatter fmt)
+        : o_(o), queue_(queue), fmt_(std::move(fmt)) {}
+
+    // False once --count records were printed.
+    bool consume() {
+        if (queue_.backend() == wq::Backend::pipe) {
+            return print_all(queue_.read(buffer_));
+        }
+        wq::Batch batch = queue_.batch(); // head loaded once
+        return print_all(batch);
+    } // the batch publishes its position; the next poll() re-checks the head
+
+private:
+    template <class Range>
+    bool print_all(Range&& records) {
+        // NOLINTNEXTLINE(readability-use-anyofallof): prints as it goes
+        for (const wq::Record& rec : records) {
+            const wqmon::Timestamp ts = now(o_.realtime);
+            const std::string out = o_.json ? fmt_.json(rec, ts) : fmt_.human(rec, ts);
+            fmt::print(stdout, "{}\n", out);
+            if (o_.count != 0 && ++printed_ >= o_.count) {
+                return false; // the rest stays in the ring
+            }
+        }
+        return true;
+    }
+
+    const wqmon::Options& o_;
+    wq::Queue& queue_;
+    wqmon::Formatter fmt_;
+    std::vector<std::byte> buffer_ = std::vector<std::byte>(4096);
+    std::uint64_t printed_ = 0;
+};
+
+int signal_fd() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) < 0) {
+        throw Fatal{fmt::format("sigprocmask: {}", std::strerror(errno))};
+    }
+    const int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        throw Fatal{fmt::format("signalfd: {}", std::strerror(errno))};
+    }
+    return fd;
+}
+
+int run(const wqmon::Options& o) {
+    const int sigfd = signal_fd();
+    wq::QueueOptions qo;
+    qo.ring_bytes = o.ring_bytes;
+    if (!o.devices && o.blocks.empty() && o.ring_bytes == 0) {
+        qo.backend = wq::Backend::automatic; // keys also work on notification pipes
+    } else {
+        qo.backend = wq::Backend::device;
+    }
+    wq::Queue queue;
+    try {
+        queue = wq::Queue(qo);
+    } catch (const wq::error& e) {
+        throw Fatal{e.what()};
+    }
+    if (const auto filter = wqmon::build_filter(o)) {
+        queue.set_filter(*filter);
+    }
+    wqmon::Formatter fmt;
+    if (o.udev) {
+        fmt.enrich = {wq::describe_block, wq::describe_usb};
+    }
+    add_watches(queue, o, fmt.labels);
+    if (!o.quiet) {
+        // as udevadm monitor's banner: the watches are in place from here on
+        std::string what;
+        for (const auto& [id, label] : fmt.labels) {
+            what += (what.empty() ? "" : " ") + label;
+        }
+        fmt::print(stderr, "wqmon: watching {}\n", what);
+    }
+
+    Monitor monitor(o, queue, std::move(fmt));
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(o.timeout));
+    for (;;) {
+        int wait_ms = -1;
+        if (o.timeout > 0) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) {
+                return 0;
+            }
+            wait_ms = static_cast<int>(left.count());
+        }
+        std::array<pollfd, 2> fds{{{queue.fd(), POLLIN, 0}, {sigfd, POLLIN, 0}}};
+        if (::poll(fds.data(), fds.size(), wait_ms) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Fatal{fmt::format("poll: {}", std::strerror(errno))};
+        }
+        if ((fds[1].revents & POLLIN) != 0) {
+            return 0; // SIGINT or SIGTERM
+        }
+        if ((fds[0].revents & POLLERR) != 0) {
+            throw Fatal{"the queue reports an error (corrupt consumer position)"};
+        }
+        if ((fds[0].revents & POLLIN) != 0 && !monitor.consume()) {
+            return 0;
+        }
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    (void)setvbuf(stdout, nullptr, _IOLBF, 0);
+    int exit_code = 0;
+    const auto options = wqmon::parse(argc, argv, exit_code);
+    if (!options) {
+        return exit_code;
+    }
+    try {
+        return run(*options);
+    } catch (const Fatal& f) {
+        fmt::print(stderr, "wqmon: {}\n", f.message);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "wqmon: {}\n", e.what());
+    }
+    return 1;
+}

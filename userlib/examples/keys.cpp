@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Watches the session keyring and prints its changes, zero-copy from the
+// mapped ring, until interrupted.
+#include <cstdio>
+#include <variant>
+
+#include <watchqueue/watchqueue.hpp>
+
+namespace wq = watchqueue;
+
+int main() {
+    try {
+        wq::Queue queue = wq::Queue::open({.notes = 64});
+        queue.watch_key(wq::key_spec::session, 0);
+        for (;;) {
+            queue.wait(std::chrono::milliseconds(-1)); // poll(): see ring.hpp
+            wq::Batch batch = queue.batch();           // head loaded once
+            for (const wq::Record& rec : batch) {
+                if (const auto* key = std::get_if<wq::KeyEvent>(&rec.event)) {
+                    std::printf("%d %.*s %u\n", key->key,
+                                static_cast<int>(wq::subtype_name(key->subtype).size()),
+                                wq::subtype_name(key->subtype).data(), key->aux);
+                } else if (const auto* loss = std::get_if<wq::LossEvent>(&rec.event)) {
+                    std::printf("-- LOSS (%llu) --\n",
+                                static_cast<unsigned long long>(loss->count.value_or(0)));
+                }
+            }
+        } // batch destroyed: consumer position published once
+    } catch (const wq::error& e) {
+        (void)std::fprintf(stderr, "keys: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// A queue: one open of /dev/watch_queue (or, where the module is absent but
+// the kernel has notification pipes, one upstream notification pipe), with
+// its size, filter, watches and the two ways of consuming it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include "filter.hpp"
+#include "records.hpp"
+#include "ring.hpp"
+#include "sys.hpp"
+
+namespace watchqueue {
+
+// Special key ids (<linux/keyctl.h> KEY_SPEC_*), resolved by the kernel in
+// the caller's context; keyrings are created on demand.
+namespace key_spec {
+inline constexpr std::int32_t thread = -1;       // @t
+inline constexpr std::int32_t process = -2;      // @p
+inline constexpr std::int32_t session = -3;      // @s
+inline constexpr std::int32_t user = -4;         // @u
+inline constexpr std::int32_t user_session = -5; // @us
+inline constexpr std::int32_t group = -6;        // @g
+inline constexpr std::int32_t reqkey_auth = -7;  // @a
+} // namespace key_spec
+
+enum class Backend {
+    automatic, // the device; a notification pipe if the device is missing
+    device,    // /dev/watch_queue only
+    pipe,      // upstream notification pipe only (key watches, read())
+};
+
+inline constexpr const char* device_path = "/dev/watch_queue";
+inline constexpr unsigned max_notes = 512;
+
+struct QueueOptions {
+    unsigned notes = 0;           // 1..512 notes of 128 bytes; 0: not given
+    std::uint64_t ring_bytes = 0; // device only; 0: not given
+    Backend backend = Backend::automatic;
+    std::string path = device_path;
+    Sys* sys = nullptr; // nullptr: system_sys()
+};
+
+// WQ_FEATURE_* bits of RingInfo::features.
+namespace feature {
+inline constexpr std::uint64_t mmap = 1U << 0U;
+inline constexpr std::uint64_t sync = 1U << 1U;
+inline constexpr std::uint64_t keys = 1U << 2U;
+inline constexpr std::uint64_t block = 1U << 3U;
+inline constexpr std::uint64_t usb = 1U << 4U;
+} // namespace feature
+
+struct RingInfo {
+    unsigned abi_version = 0;
+    std::uint64_t data_size = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t features = 0;
+    std::uint64_t consumer_off = 0;
+    std::uint64_t producer_off = 0;
+    std::uint64_t producer_len = 0;
+    std::uint64_t data_off = 0;
+};
+
+class Queue {
+public:
+    // A closed queue (to move an open one into).
+    Queue() noexcept = default;
+    // Opens and sizes a queue (256 notes unless options say otherwise).
+    // Throws watchqueue::error; a missing device says how to load the module.
+    explicit Queue(const QueueOptions& options);
+    Queue(const QueueOptions& options, std::error_code& ec) noexcept;
+    static Queue open(const QueueOptions& options = {}) { return Queue(options); }
+    Queue(const Queue&) = delete;
+    Queue& operator=(const Queue&) = delete;
+    Queue(Queue&& other) noexcept;
+    Queue& operator=(Queue&& other) noexcept;
+    ~Queue();
+
+    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+    // The descriptor to add to the caller's poll/epoll set (POLLIN).
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    [[nodiscard]] Backend backend() const noexcept { return backend_; }
+    void close() noexcept;
+
+    void set_filter(const Filter& filter);
+    void set_filter(const Filter& filter, std::error_code& ec) noexcept;
+    void clear_filter();
+    void clear_filter(std::error_code& ec) noexcept;
+
+    // A key or keyring by serial or key_spec; watch_id 0..255.
+    void watch_key(std::int32_t key, unsigned watch_id);
+    void watch_key(std::int32_t key, unsigned watch_id, std::error_code& ec) noexcept;
+    void unwatch_key(std::int32_t key);
+    void unwatch_key(std::int32_t key, std::error_code& ec) noexcept;
+
+    // Every block error and USB event (CAP_SYS_ADMIN in the initial user
+    // namespace: EPERM otherwise).
+    void watch_devices(unsigned watch_id);
+    void watch_devices(unsigned watch_id, std::error_code& ec) noexcept;
+    void unwatch_devices();
+    void unwatch_devices(std::error_code& ec) noexcept;
+    // The errors of one disk, given an open descriptor of it (no capability).
+    void watch_block(int blk_fd, unsigned watch_id);
+    void watch_block(int blk_fd, unsigned watch_id, std::error_code& ec) noexcept;
+    void unwatch_block(int blk_fd);
+    void unwatch_block(int blk_fd, std::error_code& ec) noexcept;
+
+    [[nodiscard]] RingInfo info();
+    [[nodiscard]] RingInfo info(std::error_code& ec) noexcept;
+
+    // Zero-copy: maps the ring on first use (device only) and returns a
+    // batch of the records ready now (possibly none).
+    [[nodiscard]] Batch batch();
+    [[nodiscard]] Batch batch(std::error_code& ec) noexcept;
+    // The mapped ring (maps it on first use).
+    [[nodiscard]] const RingView& ring();
+    [[nodiscard]] const RingView& ring(std::error_code& ec) noexcept;
+
+    // read() fallback: one non-blocking read() into @buffer (at least 128
+    // bytes); the records it returned, none if nothing was ready.
+    [[nodiscard]] Records read(std::span<std::byte> buffer);
+    [[nodiscard]] Records read(std::span<std::byte> buffer, std::error_code& ec) noexcept;
+
+    // Waits until a record is ready or @timeout passes (negative: forever).
+    // True if ready; false on timeout or when a signal interrupted the wait.
+    bool wait(std::chrono::milliseconds timeout);
+    bool wait(std::chrono::milliseconds timeout, std::error_code& ec) noexcept;
+
+    // Returns once every record posted before the call has been consumed.
+    void sync();
+    void sync(std::error_code& ec) noexcept;
+
+private:
+    void open(const QueueOptions& options, std::error_code& ec) noexcept;
+    void open_pipe(const QueueOptions& options, std::error_code& ec) noexcept;
+    void size(const QueueOptions& options, std::error_code& ec) noexcept;
+    void map(std::error_code& ec) noexcept;
+    void unmap() noexcept;
+    void watch_devices_ioctl(int blk_fd, int watch_id, std::error_code& ec) noexcept;
+    int ioctl(unsigned long request, std::uintptr_t arg, std::error_code& ec) noexcept;
+
+    Sys* sys_ = nullptr;
+    int fd_ = -1;
+    int pipe_write_fd_ = -1; // the notification pipe's write end, kept open
+    Backend backend_ = Backend::device;
+    std::string path_;
+    void* consumer_map_ = nullptr;
+    std::size_t consumer_len_ = 0;
+    void* producer_map_ = nullptr;
+    std::size_t producer_len_ = 0;
+    RingView ring_;
+};
+
+} // namespace watchqueue

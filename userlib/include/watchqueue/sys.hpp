@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The seam over the system calls the library makes: the real implementation
+// forwards to libc; tests substitute their own.  Every call follows the libc
+// convention (-1 or MAP_FAILED and errno on failure) and never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <poll.h>
+
+#include <sys/types.h>
+
+namespace watchqueue {
+
+class Sys {
+public:
+    Sys() = default;
+    Sys(const Sys&) = delete;
+    Sys& operator=(const Sys&) = delete;
+    Sys(Sys&&) = delete;
+    Sys& operator=(Sys&&) = delete;
+    virtual ~Sys() = default;
+
+    virtual int open(const char* path, int flags) noexcept = 0;
+    virtual int close(int fd) noexcept = 0;
+    // @arg is passed as the ioctl's third argument (a pointer or an integer).
+    virtual int ioctl(int fd, unsigned long request, std::uintptr_t arg) noexcept = 0;
+    virtual void* mmap(std::size_t len, int prot, int flags, int fd, off_t off) noexcept = 0;
+    virtual int munmap(void* addr, std::size_t len) noexcept = 0;
+    virtual ssize_t read(int fd, void* buf, std::size_t len) noexcept = 0;
+    virtual int poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept = 0;
+    virtual int pipe2(int fds[2], int flags) noexcept = 0;
+    // keyctl(KEYCTL_WATCH_KEY, key, fd, watch_id)
+    virtual long keyctl_watch_key(std::int32_t key, int fd, int watch_id) noexcept = 0;
+};
+
+// The libc-backed implementation (a process-wide singleton).
+Sys& system_sys() noexcept;
+
+} // namespace watchqueue

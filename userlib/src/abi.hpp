@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The device ABI as the library sees it: the uapi header, checked against
+// the public headers' constants, and little helpers to read its structs.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <type_traits>
+
+#include <linux/wq_dev.h>
+
+#include "watchqueue/filter.hpp"
+#include "watchqueue/queue.hpp"
+#include "watchqueue/record.hpp"
+
+namespace watchqueue::abi {
+
+static_assert(static_cast<unsigned>(Type::key) == WQ_TYPE_KEY);
+static_assert(static_cast<unsigned>(Type::block) == WQ_TYPE_BLOCK);
+static_assert(static_cast<unsigned>(Type::usb) == WQ_TYPE_USB);
+static_assert(static_cast<unsigned>(KeySubtype::setattr) == WQ_KEY_SETATTR);
+static_assert(static_cast<unsigned>(BlockSubtype::io) == WQ_BLOCK_ERROR_IO);
+static_assert(static_cast<unsigned>(UsbSubtype::device_error) == WQ_USB_DEVICE_ERROR);
+static_assert(header_size == sizeof(wq_notification));
+static_assert(record_max == WQ_RECORD_MAX);
+static_assert(max_filters == WQ_MAX_FILTERS);
+static_assert(max_notes == WQ_MAX_NOTES);
+static_assert(feature::usb == WQ_FEATURE_USB && feature::block == WQ_FEATURE_BLOCK);
+
+// Copies a struct out of possibly unaligned bytes (@bytes.size() >= sizeof(T)).
+template <class T>
+T load(std::span<const std::byte> bytes) noexcept {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value{};
+    std::memcpy(&value, bytes.data(), sizeof(T));
+    return value;
+}
+
+} // namespace watchqueue::abi

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Device enrichment through libudev.
+#include "watchqueue/udev.hpp"
+
+#include <libudev.h>
+#include <memory>
+
+#include <sys/sysmacros.h>
+
+namespace watchqueue {
+namespace {
+
+struct UdevUnref {
+    void operator()(udev* u) const noexcept { udev_unref(u); }
+    void operator()(udev_device* d) const noexcept { udev_device_unref(d); }
+};
+using UdevPtr = std::unique_ptr<udev, UdevUnref>;
+using DevicePtr = std::unique_ptr<udev_device, UdevUnref>;
+
+std::string property(udev_device* dev, const char* name) {
+    const char* value = udev_device_get_property_value(dev, name);
+    return value != nullptr ? value : "";
+}
+
+std::string attribute(udev_device* dev, const char* name) {
+    const char* value = udev_device_get_sysattr_value(dev, name);
+    std::string s = value != nullptr ? value : "";
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+std::string first_of(const std::string& a, const std::string& b) {
+    return !a.empty() ? a : b;
+}
+
+} // namespace
+
+bool udev_available() noexcept {
+    return true;
+}
+
+std::optional<DeviceInfo> describe_block(std::uint64_t dev) noexcept {
+    try {
+        const UdevPtr u(udev_new());
+        if (!u) {
+            return std::nullopt;
+        }
+        const DevicePtr d(udev_device_new_from_devnum(u.get(), 'b', static_cast<dev_t>(dev)));
+        if (!d) {
+            return std::nullopt;
+        }
+        DeviceInfo info;
+        const char* node = udev_device_get_devnode(d.get());
+        info.node = node != nullptr ? node : "";
+        info.vendor = first_of(property(d.get(), "ID_VENDOR"), attribute(d.get(), "device/vendor"));
+        info.product = first_of(property(d.get(), "ID_MODEL"), attribute(d.get(), "device/model"));
+        info.serial = first_of(property(d.get(), "ID_SERIAL_SHORT"), attribute(d.get(), "serial"));
+        return info;
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+std::optional<DeviceInfo> describe_usb(std::string_view name) noexcept {
+    try {
+        const UdevPtr u(udev_new());
+        if (!u) {
+            return std::nullopt;
+        }
+        const std::string sysname(name);
+        const DevicePtr d(udev_device_new_from_subsystem_sysname(u.get(), "usb", sysname.c_str()));
+        if (!d) {
+            return std::nullopt;
+        }
+        DeviceInfo info;
+        const char* node = udev_device_get_devnode(d.get());
+        info.node = node != nullptr ? node : "";
+        info.vendor = first_of(attribute(d.get(), "manufacturer"), property(d.get(), "ID_VENDOR"));
+        info.product = first_of(attribute(d.get(), "product"), property(d.get(), "ID_MODEL"));
+        info.serial = first_of(attribute(d.get(), "serial"), property(d.get(), "ID_SERIAL_SHORT"));
+        return info;
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+} // namespace watchqueue

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Built without libudev: no enrichment.
+#include "watchqueue/udev.hpp"
+
+namespace watchqueue {
+
+bool udev_available() noexcept {
+    return false;
+}
+
+std::optional<DeviceInfo> describe_block(std::uint64_t /*dev*/) noexcept {
+    return std::nullopt;
+}
+
+std::optional<DeviceInfo> describe_usb(std::string_view /*name*/) noexcept {
+    return std::nullopt;
+}
+
+} // namespace watchqueue
