@@ -25,8 +25,10 @@
 // and closes queues.  After each phase, the per-user counters must be back
 // to zero: exactly max_user_queues queues open (EMFILE after), two 16 MiB
 // rings fit and a third does not (ENOSPC), exactly max_user_watches
-// watches can be added (EAGAIN after).  Leaks are found by the lane's
-// kmemleak scan at the end of the suite.
+// watches can be added (EAGAIN after).  One queue stays open throughout,
+// so that the module keeps the user's counters (it frees them with the
+// user's last object) and a leaked charge cannot go unnoticed.  Leaks of
+// memory are found by the lane's kmemleak scan at the end of the suite.
 //
 // Environment: WQ_FI_RANDOM (iterations of the random phase, default 300),
 // WQ_FI_STRIDE (16 MiB sampling stride, default 64), WQ_FI_ARMING=1 (also
@@ -44,18 +46,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <grp.h>
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
-#include <vector>
-
-#include <fcntl.h>
-#include <grp.h>
 #include <unistd.h>
+#include <vector>
+#include <wq_test_uapi.h>
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -67,7 +69,6 @@
 
 #include <linux/keyctl.h>
 #include <linux/wq_dev.h>
-#include <wq_test_uapi.h>
 
 namespace {
 
@@ -173,7 +174,9 @@ int open_queue() {
 // (writing /proc/PID/make-it-fail needs CAP_SYS_RESOURCE); each answered
 // with the same byte once done.
 bool set_limits(bool tight) {
-    const auto p = [](const char* name) { return std::string(params) + name; };
+    const auto p = [](const char* name) {
+        return std::string(params) + name;
+    };
     return write_file(p("max_user_queues"), std::to_string(tight ? max_queues : 1024)) &&
            write_file(p("max_user_watches"), std::to_string(tight ? max_watches : 8192)) &&
            write_file(p("max_user_ring_bytes"),
@@ -186,8 +189,14 @@ public:
         : testfd_(testfd), key_(key), to_parent_(to_parent), from_parent_(from_parent) {
         nth_fd_ = ::open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
         if (nth_fd_ < 0) {
-            throw std::runtime_error(std::string("cannot open fail-nth: ") +
-                                     std::strerror(errno));
+            throw std::runtime_error(std::string("cannot open fail-nth: ") + std::strerror(errno));
+        }
+        // The module frees a user's counters with its last queue or watch:
+        // this queue, open throughout, keeps them, so that a charge leaked
+        // by an error path still shows in the checks at the end.
+        pin_ = open_queue();
+        if (pin_ < 0) {
+            throw std::runtime_error(std::string("cannot open a queue: ") + std::strerror(errno));
         }
     }
 
@@ -317,6 +326,7 @@ private:
     int to_parent_;
     int from_parent_;
     int nth_fd_ = -1;
+    int pin_ = -1;
 };
 
 // Sampled fail-nth points out of @total: all of them when @stride is 1.
@@ -357,8 +367,8 @@ void Child::sweep_open() {
         } else if (c.err == ENOMEM) {
             ++t.enomem;
         } else {
-            t.problem("point " + std::to_string(n) + ": open failed with " +
-                      std::strerror(c.err) + ", not ENOMEM");
+            t.problem("point " + std::to_string(n) + ": open failed with " + std::strerror(c.err) +
+                      ", not ENOMEM");
         }
     }
     check(t.problems.empty() && t.injected > 0,
@@ -386,8 +396,8 @@ void Child::sweep_size(const std::string& name, unsigned long cmd, std::uint64_t
     for (const unsigned n : points(total, stride)) {
         const int fd = open_queue();
         if (fd < 0) {
-            t.problem("point " + std::to_string(n) + ": open without injection failed: " +
-                      std::strerror(errno));
+            t.problem("point " + std::to_string(n) +
+                      ": open without injection failed: " + std::strerror(errno));
             break;
         }
         const Call c = with_nth(n, [&] { return static_cast<long>(call(fd)); });
@@ -407,8 +417,8 @@ void Child::sweep_size(const std::string& name, unsigned long cmd, std::uint64_t
             if (c.err == ENOMEM) {
                 ++t.enomem;
             } else {
-                t.problem("point " + std::to_string(n) + ": failed with " +
-                          std::strerror(c.err) + ", not ENOMEM");
+                t.problem("point " + std::to_string(n) + ": failed with " + std::strerror(c.err) +
+                          ", not ENOMEM");
             }
         }
         const bool failed = c.rc != 0;
@@ -420,8 +430,8 @@ void Child::sweep_size(const std::string& name, unsigned long cmd, std::uint64_t
         if (failed) {
             // Nothing half done: the same call now succeeds.
             if (call(fd) != 0) {
-                t.problem("point " + std::to_string(n) + ": retry without injection failed: " +
-                          std::strerror(errno));
+                t.problem("point " + std::to_string(n) +
+                          ": retry without injection failed: " + std::strerror(errno));
             } else if (!info_consistent(fd, &size) || size != want_size) {
                 t.problem("point " + std::to_string(n) + ": retry sized " + std::to_string(size));
             }
@@ -434,6 +444,7 @@ void Child::sweep_size(const std::string& name, unsigned long cmd, std::uint64_t
 
 void Child::sweep_watch(const std::string& name, bool sized, bool key) {
     Tally t;
+    unsigned sized_by_failure = 0;
     const auto prepare = [&]() {
         const int fd = open_queue();
         if (fd >= 0 && sized) {
@@ -464,8 +475,8 @@ void Child::sweep_watch(const std::string& name, bool sized, bool key) {
     for (const unsigned n : points(total, 1)) {
         const int fd = prepare();
         if (fd < 0) {
-            t.problem("point " + std::to_string(n) + ": queue without injection failed: " +
-                      std::strerror(errno));
+            t.problem("point " + std::to_string(n) +
+                      ": queue without injection failed: " + std::strerror(errno));
             break;
         }
         const Call c = with_nth(n, [&]() -> long {
@@ -486,29 +497,39 @@ void Child::sweep_watch(const std::string& name, bool sized, bool key) {
             } else if (c.err == ENOMEM) {
                 ++t.enomem;
             } else {
-                t.problem("point " + std::to_string(n) + ": failed with " +
-                          std::strerror(c.err) + ", not ENOMEM");
+                t.problem("point " + std::to_string(n) + ": failed with " + std::strerror(c.err) +
+                          ", not ENOMEM");
             }
         }
-        if (!info_consistent(fd)) {
+        std::uint64_t size = 0;
+        if (!info_consistent(fd, &size)) {
             t.problem("point " + std::to_string(n) + ": inconsistent GET_INFO");
+        }
+        if (c.rc != 0 && !sized && size != 0) {
+            ++sized_by_failure;
         }
         if (c.rc != 0) {
             // No half-added watch: adding it now works (not EBUSY).
             if (const int err = add(fd); err != 0) {
-                t.problem("point " + std::to_string(n) + ": retry without injection: " +
-                          std::strerror(err));
+                t.problem("point " + std::to_string(n) +
+                          ": retry without injection: " + std::strerror(err));
             }
         }
         // The watch exists exactly once: removing it works.
         if (const int err = remove(fd); err != 0) {
-            t.problem("point " + std::to_string(n) + ": removing the watch: " +
-                      std::strerror(err));
+            t.problem("point " + std::to_string(n) + ": removing the watch: " + std::strerror(err));
         }
         ::close(fd);
     }
     check(t.problems.empty() && t.injected > 0,
           name + " under fail-nth (" + std::to_string(total) + " allocations): " + t.summary());
+    if (sized_by_failure > 0) {
+        // The watch sizes an unsized queue first (default_ring_bytes) and
+        // keeps that ring when a later step fails: a complete, consistent
+        // ring, but SET_SIZE now gives EBUSY although no watch was added.
+        say("# note: " + name + ": " + std::to_string(sized_by_failure) +
+            " failed watch additions left the queue sized with the default ring");
+    }
 }
 
 // Retries @fn (true: as expected) for a while: queues and watches are
@@ -529,7 +550,7 @@ void Child::check_limits(const std::string& after) {
     const bool queues_ok = eventually([&] {
         std::vector<int> fds;
         bool ok = true;
-        for (unsigned i = 0; i < max_queues && ok; ++i) {
+        for (unsigned i = 1; i < max_queues && ok; ++i) { // the pin is one
             const int fd = open_queue();
             ok = fd >= 0;
             if (ok) {
@@ -553,9 +574,8 @@ void Child::check_limits(const std::string& after) {
         }
         return ok;
     });
-    check(queues_ok, "after " + after + ": exactly max_user_queues (" +
-                         std::to_string(max_queues) + ") queues can be opened" +
-                         (queues_ok ? "" : ": " + detail));
+    check(queues_ok, "after " + after + ": exactly max_user_queues (" + std::to_string(max_queues) +
+                         ") queues can be opened" + (queues_ok ? "" : ": " + detail));
 
     const bool rings_ok = eventually([&] {
         std::array<int, 3> fds{-1, -1, -1};
@@ -564,7 +584,7 @@ void Child::check_limits(const std::string& after) {
         for (std::size_t i = 0; i < fds.size(); ++i) {
             fds[i] = open_queue();
             std::uint64_t bytes = big_ring;
-            errs[i] = fds[i] < 0                                          ? errno
+            errs[i] = fds[i] < 0                                           ? errno
                       : ::ioctl(fds[i], WQ_IOC_SET_RING_BYTES, &bytes) < 0 ? errno
                                                                            : 0;
         }
@@ -724,8 +744,8 @@ int child_main(int testfd, int to_parent, int from_parent) {
             std::strerror(errno));
         return 1;
     }
-    const long key = ::syscall(SYS_add_key, "user", "wq-faultinject", "x", 1,
-                               KEY_SPEC_PROCESS_KEYRING);
+    const long key =
+        ::syscall(SYS_add_key, "user", "wq-faultinject", "x", 1, KEY_SPEC_PROCESS_KEYRING);
     if (key < 0) {
         say(std::string("FAIL add_key: ") + std::strerror(errno));
         return 1;
@@ -758,8 +778,8 @@ int run() {
     // A key watch of our own keeps the module's key kprobes armed, so the
     // child's first key watch does not register them (see WQ_FI_ARMING).
     const int armer = open_queue();
-    const long armer_key = ::syscall(SYS_add_key, "user", "wq-faultinject-armer", "x", 1,
-                                     KEY_SPEC_PROCESS_KEYRING);
+    const long armer_key =
+        ::syscall(SYS_add_key, "user", "wq-faultinject-armer", "x", 1, KEY_SPEC_PROCESS_KEYRING);
     bool armed = false;
     if (armer >= 0 && armer_key >= 0 && env_int("WQ_FI_ARMING", 0) == 0) {
         wq_watch_key wk{};
@@ -820,7 +840,7 @@ int run() {
     const std::string child_fail = "/proc/" + std::to_string(pid) + "/make-it-fail";
     char c = 0;
     while (::read(up[0], &c, 1) == 1) {
-        const bool done = c == 'T' || c == 'L' ? set_limits(c == 'T')
+        const bool done = c == 'T' || c == 'L'   ? set_limits(c == 'T')
                           : c == 'F' || c == 'N' ? write_file(child_fail, c == 'F' ? "1" : "0")
                                                  : false;
         if (!done || ::write(down[1], &c, 1) != 1) {
