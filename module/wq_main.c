@@ -39,7 +39,12 @@ static int __init wq_init(void)
 {
 	int ret;
 
-	wq_workqueue = alloc_workqueue("watch_queue", 0, 0);
+	/*
+	 * Unbound: freeing a queue has no reason to stay on the CPU that
+	 * queued it, and 7.x warns about a workqueue that says neither
+	 * WQ_UNBOUND nor WQ_PERCPU (which older kernels lack).
+	 */
+	wq_workqueue = alloc_workqueue("watch_queue", WQ_UNBOUND, 0);
 	if (!wq_workqueue)
 		return -ENOMEM;
 	ret = wq_keys_init();
