@@ -9,7 +9,8 @@
 #   not loaded   watch_queue.ko not loaded
 #   no watches   loaded, no device watch (the block hook is not registered)
 #   armed        wq_devwatch (on CPU 1) holds a global device watch and
-#                drains its queue: block_rq_error is registered
+#                drains its queue: the block hook is registered
+#                (block_rq_error; block_rq_complete on 5.10)
 # Two figures per run: IOPS, and the 10th percentile of the completion
 # latency.  Time the emulator's CPUs lose to other work on a busy host
 # slows some I/Os and so moves IOPS by tens of percent from one run to the
@@ -73,15 +74,15 @@ enter() {
 		local line=''
 		read -r -t 20 line <&"${HELPER[0]}" || true
 		[ "$line" = ready ] || die "wq_devwatch did not start"
-		grep -qx 'armed block_rq_error' "$hooks" || die "block hook not armed: $(cat "$hooks")"
+		grep -qxE 'armed block_rq_(error|complete)' "$hooks" || die "block hook not armed: $(cat "$hooks")"
 	elif loaded; then
 		# The last watch of the previous round is released by a work item.
 		local _
 		for _ in $(seq 50); do
-			grep -qx 'disarmed block_rq_error' "$hooks" && break
+			grep -qxE 'disarmed block_rq_(error|complete)' "$hooks" && break
 			sleep 0.1
 		done
-		grep -qx 'disarmed block_rq_error' "$hooks" || die "block hook still armed: $(cat "$hooks")"
+		grep -qxE 'disarmed block_rq_(error|complete)' "$hooks" || die "block hook still armed: $(cat "$hooks")"
 	fi
 }
 
