@@ -148,6 +148,9 @@ if [ "$mod_failed" -eq 0 ]; then
     # wqmon, the CLI monitor, end to end on real events.
     run_check_suite wqmon \
         env WQMON="$WQ_BIN/tools/wqmon/wqmon" "$WQ_SRC/tests/integration/wqmon.sh"
+    # The library's example programs (userlib/examples).
+    run_check_suite examples \
+        env WQ_EXAMPLES="$WQ_BIN/userlib/examples" "$WQ_SRC/tests/integration/examples.sh"
     # Everything at once (tests/stress): 60 s on the debug lane, 15 s
     # elsewhere; allocation failures injected (tests/faultinject, debug
     # lane only: it needs CONFIG_FAILSLAB and CONFIG_FAIL_PAGE_ALLOC).

@@ -30,6 +30,8 @@ void print(const wq::UsbEvent& ev) {
 } // namespace
 
 int main() {
+    // One line per event even into a pipe or file.
+    (void)std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         wq::Queue queue = wq::Queue::open();
         queue.watch_devices(0);

@@ -9,6 +9,8 @@
 namespace wq = watchqueue;
 
 int main() {
+    // One line per event even into a pipe or file.
+    (void)std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         wq::Queue queue = wq::Queue::open({.notes = 64});
         queue.watch_key(wq::key_spec::session, 0);

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The library's example programs end to end, as root in a guest with
+# watch_queue.ko loaded: example-keys prints the session keyring's changes
+# (a key linked and unlinked),
+# example-devices a medium error read from a scsi_debug disk.
+#
+# Usage: WQ_EXAMPLES=<dir with example-keys, example-devices> examples.sh
+# Prints "PASS <check>" or "FAIL <check>: <reason>"; exits 1 if any failed.
+set -u
+: "${WQ_EXAMPLES:?WQ_EXAMPLES is not set}"
+
+failures=0
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1: $2"
+	failures=$((failures + 1))
+}
+
+# Waits up to 10 s for an extended regex in a file.
+wait_for_line() { # file regex
+	local i
+	for i in $(seq 100); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; modprobe -r scsi_debug 2>/dev/null; rm -rf "$work"' EXIT
+
+check_keys() {
+	local out=$work/keys.log ring key pid
+	ring=$(keyctl id @s)
+	"$WQ_EXAMPLES/example-keys" >"$out" 2>&1 &
+	pid=$!
+	sleep 0.5
+	key=$(keyctl add user wq-example one @s)
+	keyctl unlink "$key" @s >/dev/null
+	if wait_for_line "$out" "^$ring link $key\$" && wait_for_line "$out" "^$ring unlk $key\$"; then
+		pass example-keys
+	else
+		fail example-keys "expected '$ring link $key' and '$ring unlk $key', got: $(tr '\n' '|' <"$out")"
+	fi
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+}
+
+check_devices() {
+	local out=$work/devices.log disk pid
+	modprobe sd_mod
+	modprobe scsi_debug dev_size_mb=8 opts=2 medium_error_start=2048 medium_error_count=8 ||
+		{ fail example-devices "cannot load scsi_debug"; return; }
+	for _ in $(seq 50); do
+		disk=$(ls /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block 2>/dev/null | head -n 1)
+		[[ -n $disk && -b /dev/$disk ]] && break
+		sleep 0.1
+	done
+	"$WQ_EXAMPLES/example-devices" >"$out" 2>&1 &
+	pid=$!
+	sleep 0.5
+	dd if="/dev/$disk" of=/dev/null bs=512 skip=2048 count=1 iflag=direct 2>/dev/null
+	if wait_for_line "$out" "^block [0-9]+:[0-9]+ medium sector 2048 "; then
+		pass example-devices
+	else
+		fail example-devices "no block record for sector 2048 of /dev/$disk, got: $(tr '\n' '|' <"$out")"
+	fi
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+}
+
+if [[ ${WQ_EXAMPLES_IN_SESSION:-} != 1 ]]; then
+	export WQ_EXAMPLES_IN_SESSION=1
+	exec keyctl session - "$0" "$@"
+fi
+check_keys
+check_devices
+((failures == 0))
