@@ -31,15 +31,21 @@ wait_for_line() { # file regex
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; modprobe -r scsi_debug 2>/dev/null; rm -rf "$work"' EXIT
 
+# The example may not watch yet when it has just started (a slow kernel
+# takes a while to load the program): a key linked and unlinked again until
+# the example shows both records for one key, for at most 10 s.
 check_keys() {
-	local out=$work/keys.log ring key pid
+	local out=$work/keys.log ring key pid i
 	ring=$(keyctl id @s)
 	"$WQ_EXAMPLES/example-keys" >"$out" 2>&1 &
 	pid=$!
-	sleep 0.5
-	key=$(keyctl add user wq-example one @s)
-	keyctl unlink "$key" @s >/dev/null
-	if wait_for_line "$out" "^$ring link $key\$" && wait_for_line "$out" "^$ring unlk $key\$"; then
+	for i in $(seq 20); do
+		sleep 0.5
+		key=$(keyctl add user "wq-example-$i" one @s)
+		keyctl unlink "$key" @s >/dev/null
+		grep -qx "$ring link $key" "$out" && wait_for_line "$out" "^$ring unlk $key\$" && break
+	done
+	if grep -qx "$ring link $key" "$out" && grep -qx "$ring unlk $key" "$out"; then
 		pass example-keys
 	else
 		fail example-keys "expected '$ring link $key' and '$ring unlk $key', got: $(tr '\n' '|' <"$out")"
@@ -60,9 +66,13 @@ check_devices() {
 	done
 	"$WQ_EXAMPLES/example-devices" >"$out" 2>&1 &
 	pid=$!
-	sleep 0.5
-	dd if="/dev/$disk" of=/dev/null bs=512 skip=2048 count=1 iflag=direct 2>/dev/null
-	if wait_for_line "$out" "^block [0-9]+:[0-9]+ medium sector 2048 "; then
+	# Read the bad sector until the example (once it watches) reports it.
+	for _ in $(seq 20); do
+		sleep 0.5
+		dd if="/dev/$disk" of=/dev/null bs=512 skip=2048 count=1 iflag=direct 2>/dev/null
+		grep -qE "^block [0-9]+:[0-9]+ medium sector 2048 " "$out" && break
+	done
+	if grep -qE "^block [0-9]+:[0-9]+ medium sector 2048 " "$out"; then
 		pass example-devices
 	else
 		fail example-devices "no block record for sector 2048 of /dev/$disk, got: $(tr '\n' '|' <"$out")"
