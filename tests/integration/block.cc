@@ -26,6 +26,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "device_helpers.h"
 #include "it_common.h"
 
 using namespace it;
@@ -38,59 +39,6 @@ constexpr std::uint64_t sector_size = 512;
 // information field then names the first bad sector exactly.
 constexpr std::uint64_t medium_start = 0x1234;
 constexpr std::uint64_t medium_count = 8;
-
-void run(const std::string& cmd) {
-    const int rc = std::system(cmd.c_str()); // NOLINT(cert-env33-c): test setup
-    if (rc != 0) {
-        throw std::runtime_error(cmd + ": exit status " + std::to_string(rc));
-    }
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        throw std::runtime_error("cannot read " + path);
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string trim(const std::string& text) {
-    const auto end = text.find_last_not_of(" \n");
-    return end == std::string::npos ? std::string() : text.substr(0, end + 1);
-}
-
-void write_text(const std::string& path, const std::string& value) {
-    std::ofstream out(path);
-    out << value;
-    out.flush();
-    if (!out) {
-        throw std::runtime_error("cannot write '" + value + "' to " + path);
-    }
-}
-
-bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
-
-// WQ_IOC_WATCH_DEVICES; errno or 0.
-int watch_devices(int qfd, int watch_id, int blk_fd = -1, std::uint32_t flags = 0,
-                  std::uint32_t reserved = 0) {
-    wq_watch_devices req{};
-    req.watch_id = watch_id;
-    req.flags = flags;
-    req.blk_fd = blk_fd;
-    req.__reserved = reserved;
-    return errno_of(::ioctl(qfd, WQ_IOC_WATCH_DEVICES, &req));
-}
 
 std::uint64_t rdev_of(const std::string& path) {
     struct stat st {};
@@ -242,7 +190,7 @@ private:
         write_text(dir_ + "/power", "1");
         // Newer kernels (6.1) name the disk after the configfs item; 5.10
         // names it nullb<index>.
-        const std::string indexed = "/dev/nullb" + trim(read_text(dir_ + "/index"));
+        const std::string indexed = "/dev/nullb" + read_line(dir_ + "/index");
         if (!wait_for([&] {
                 for (const std::string& n : {"/dev/" + name_, indexed}) {
                     if (fs::exists(n)) {

@@ -26,6 +26,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "device_helpers.h"
 #include "it_common.h"
 
 using namespace it;
@@ -35,58 +36,6 @@ namespace {
 
 const std::string gadget_root = "/sys/kernel/config/usb_gadget";
 const std::string usb_devices = "/sys/bus/usb/devices";
-
-void run(const std::string& cmd) {
-    const int rc = std::system(cmd.c_str()); // NOLINT(cert-env33-c): test setup
-    if (rc != 0) {
-        throw std::runtime_error(cmd + ": exit status " + std::to_string(rc));
-    }
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        throw std::runtime_error("cannot read " + path);
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string read_line(const std::string& path) {
-    std::string s = read_text(path);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
-void write_text(const std::string& path, const std::string& value) {
-    std::ofstream out(path);
-    out << value;
-    out.flush();
-    if (!out) {
-        throw std::runtime_error("cannot write '" + value + "' to " + path);
-    }
-}
-
-bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
-
-int watch_devices(int qfd, int watch_id) {
-    wq_watch_devices req{};
-    req.watch_id = watch_id;
-    req.blk_fd = -1;
-    return errno_of(::ioctl(qfd, WQ_IOC_WATCH_DEVICES, &req));
-}
 
 struct UsbRecord {
     Header h;

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Helpers of the device suites (block.cc, usb.cc): shell commands, sysfs
+// and configfs attributes, waiting, and WQ_IOC_WATCH_DEVICES.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace it {
+
+// Runs a shell command; throws with its exit status unless that is 0.
+void run(const std::string& cmd);
+// A whole file; throws if it cannot be read.
+std::string read_text(const std::string& path);
+// A file without its trailing newlines and spaces.
+std::string read_line(const std::string& path);
+// Writes an attribute; throws with the value and path if that fails.
+void write_text(const std::string& path, const std::string& value);
+// Polls @pred every 20 ms until it holds (true) or @limit passes (false).
+bool wait_for(const std::function<bool()>& pred,
+              std::chrono::milliseconds limit = std::chrono::seconds(20));
+// WQ_IOC_WATCH_DEVICES on queue @qfd; 0 or the errno.
+int watch_devices(int qfd, int watch_id, int blk_fd = -1, std::uint32_t flags = 0,
+                  std::uint32_t reserved = 0);
+
+} // namespace it
