@@ -11,9 +11,11 @@
 #include "wq_devices.h"
 #include "wq_filter.h"
 #include "wq_keys.h"
+#include "wq_mounts.h"
 #include "wq_post.h"
 #include "wq_queue.h"
 #include "wq_ring.h"
+#include "wq_sb.h"
 #include "wq_usb.h"
 
 static int wq_open(struct inode *inode, struct file *file)
@@ -186,6 +188,13 @@ static long wq_sync(struct wq_queue *q)
 	u64 target;
 	long ret;
 
+	/*
+	 * Hooks still running on other CPUs run with preemption disabled, so
+	 * they are RCU readers: once they are done, what they posted counts
+	 * as posted before this call (say, a write-back error recorded just
+	 * before an fsync() that saw it returned).
+	 */
+	synchronize_rcu();
 	if (!ring)
 		return 0;
 	/* Everything published before this point must be consumed. */
@@ -220,6 +229,11 @@ static long wq_get_info(struct wq_queue *q, void __user *arg)
 		info.features |= WQ_FEATURE_BLOCK;
 	if (wq_usb_available())
 		info.features |= WQ_FEATURE_USB;
+	if (wq_sb_available())
+		info.features |= WQ_FEATURE_SB;
+	if (wq_sb_fs_errors_available())
+		info.features |= WQ_FEATURE_SB_FS_ERRORS;
+	info.features |= WQ_FEATURE_MOUNT;
 	info.consumer_off = (u64)WQ_PGOFF_CONSUMER << PAGE_SHIFT;
 	info.producer_off = (u64)WQ_PGOFF_PRODUCER << PAGE_SHIFT;
 	info.data_off = PAGE_SIZE;
@@ -272,6 +286,10 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return wq_keys_watch_ioctl(q, uarg);
 	case WQ_IOC_WATCH_DEVICES:
 		return wq_devices_watch_ioctl(q, uarg);
+	case WQ_IOC_WATCH_SB:
+		return wq_sb_watch_ioctl(q, uarg);
+	case WQ_IOC_WATCH_MOUNT:
+		return wq_mounts_watch_ioctl(q, uarg);
 	case FIONREAD:
 		return wq_fionread(q, uarg);
 	default:

@@ -10,6 +10,7 @@
 #include "wq_devices.h"
 #include "wq_keys.h"
 #include "wq_queue.h"
+#include "wq_sb.h"
 #include "wq_user.h"
 
 unsigned long wq_max_ring_bytes = 16UL << 20;
@@ -53,12 +54,17 @@ static int __init wq_init(void)
 	ret = wq_devices_init();
 	if (ret)
 		goto err_devices;
+	ret = wq_sb_init();
+	if (ret)
+		goto err_sb;
 	ret = wq_dev_init();
 	if (ret)
 		goto err_dev;
 	return 0;
 
 err_dev:
+	wq_sb_exit();
+err_sb:
 	wq_devices_exit();
 err_devices:
 	wq_keys_exit();
@@ -70,6 +76,7 @@ err_keys:
 static void __exit wq_exit(void)
 {
 	wq_dev_exit();
+	wq_sb_exit();
 	wq_devices_exit();
 	wq_keys_exit();
 	/*

@@ -207,6 +207,95 @@
  *	exists usbcore cannot be unloaded.  Reset and error events need
  *	kprobe targets (see the usb_hooks module parameter).
  *
+ * Filesystem watches
+ *	WQ_IOC_WATCH_SB: arg points to a struct wq_watch_sb.  fd is any open
+ *	file or directory (not O_PATH: EBADF) on the filesystem to watch;
+ *	opening it is the only permission needed (no capability), so a
+ *	process watches only filesystems it can reach.  watch_id 0..255 adds
+ *	a watch (EBUSY if this queue already watches that filesystem), -1
+ *	removes it given any file on the filesystem (EBADSLT if none), other
+ *	values, non-zero flags or __reserved EINVAL.  EOPNOTSUPP if the
+ *	kernel lacks the hooks (WQ_FEATURE_SB not reported).
+ *
+ *	A filesystem is one superblock: all its mounts (bind mounts, other
+ *	namespaces) share one watch.  Its records (WQ_TYPE_SUPERBLOCK) carry
+ *	sb_id, the filesystem's device number as stat(2) gives it in st_dev
+ *	for every file on it, and as the third field ("major:minor") of
+ *	/proc/self/mountinfo: makedev(major, minor) of that field equals
+ *	sb_id, which maps a record to the mounts of the filesystem.  When the
+ *	filesystem shuts down (its last mount is gone) every watcher gets the
+ *	16-byte removal record with sb_id and the watch is gone.  Records
+ *	carry no path names and no file data.  Subtypes:
+ *	  WQ_SB_WRITEBACK_ERROR	(struct wq_superblock_error_notification)
+ *		the kernel recorded a write-back error against a file of the
+ *		filesystem: the error that fsync() on that file would return
+ *		(error: EIO, ENOSPC, EDQUOT, ...), ino its inode number.  Every
+ *		such error is posted where the kernel records it, whether or
+ *		not any process ever calls fsync() (background write-back).
+ *	  WQ_SB_ERROR		(struct wq_superblock_error_notification)
+ *		the filesystem detected and reported an error (corruption,
+ *		journal failure, ...): error is the errno it gave (EUCLEAN,
+ *		i.e. EFSCORRUPTED, when it gave none), ino the inode it named
+ *		or 0.  ext4 on every supported kernel; from 7.0 every
+ *		filesystem that reports through the kernel's fserror layer
+ *		(ext4, XFS, f2fs, ...).  WQ_FEATURE_SB_FS_ERRORS says whether
+ *		the hooks exist.
+ *	  WQ_SB_READONLY	(struct wq_superblock_notification)
+ *		the filesystem turned read-only (WQ_SB_IS_NOW_RO in info) or
+ *		read-write: a remount, an emergency remount (sysrq u), or,
+ *		with WQ_SB_EMERGENCY, ext4 stopping writes after an error
+ *		(errors=remount-ro; from 6.11 ext4 then refuses writes
+ *		without setting the read-only flag, reported the same way).
+ *	  WQ_SB_ENOSPC		(struct wq_superblock_error_notification)
+ *		ext4 failed an allocation for lack of space (error ENOSPC, ino
+ *		0): at most one record per filesystem and second.
+ *	  WQ_SB_EDQUOT		(struct wq_superblock_error_notification)
+ *		a disk quota limit was reached (the kernel's quota warning):
+ *		error EDQUOT, aux the warning (QUOTA_NL_* of <linux/quota.h>),
+ *		ino the user or group id of the quota.
+ *
+ *	Delivery guarantee: records are posted synchronously at the point
+ *	where the kernel records the error, before the failed write-back
+ *	completes.  So when fsync() (or syncfs, msync, sync_file_range with
+ *	wait) returns after waiting for the write-back that failed, its
+ *	record is already in the queue, and draining the queue (or
+ *	WQ_IOC_SYNC) leaves nothing about that error pending anywhere.  A
+ *	record that did not fit is reported by a loss record, as always.
+ *
+ * Mount watches
+ *	WQ_IOC_WATCH_MOUNT: arg points to a struct wq_watch_mount.  fd is an
+ *	open directory (ENOTDIR otherwise, EBADF for O_PATH); the watch
+ *	covers the mounts of the caller's mount namespace whose mount point
+ *	is that directory or below it, as the caller sees the directory's
+ *	path when the watch is added.  No capability is needed; a directory
+ *	the caller cannot reach from its root (one of another mount
+ *	namespace) gives EXDEV, so a process sees only mounts it can see in
+ *	/proc/self/mountinfo.  watch_id 0..255 adds (EBUSY if this queue
+ *	watches that directory already), -1 removes given the same directory
+ *	(EBADSLT if none), other values, flags or __reserved EINVAL.  procfs
+ *	must be mounted on /proc in the caller's namespace (ENOENT
+ *	otherwise).
+ *
+ *	Records (WQ_TYPE_MOUNT, struct wq_mount_notification) name mounts by
+ *	the mount ids of /proc/self/mountinfo's first field (statx's
+ *	stx_mnt_id): auxiliary_mount is the mount attached, detached, moved
+ *	or changed, triggered_on its parent mount (for MOVE_FROM the old
+ *	one).  WQ_MOUNT_IN_SUBTREE is set when the mount point is below the
+ *	watched directory rather than the directory itself.  Subtypes:
+ *	WQ_MOUNT_NEW (WQ_MOUNT_IS_NOW_RO if it is read-only), WQ_MOUNT_UNMOUNT,
+ *	WQ_MOUNT_MOVE_FROM (the old place was watched) and WQ_MOUNT_MOVE_TO
+ *	(the new one is), WQ_MOUNT_READONLY (the mount or its filesystem
+ *	turned read-only, WQ_MOUNT_IS_NOW_RO, or back), WQ_MOUNT_SETATTR
+ *	(other per-mount attributes: nosuid, nodev, noexec, atime, ...).
+ *	The module follows the mount table as mountinfo readers do: it is
+ *	woken by every change to the namespace's mounts, reads the table and
+ *	posts the differences, shortly after the change, in mount id
+ *	order.  A mount attached and detached again before the module reads
+ *	the table, or an attribute changed and changed back, yields no
+ *	record; propagation changes (shared, slave) and mount expiry of
+ *	their own are not reported (expiry shows as WQ_MOUNT_UNMOUNT).
+ *	Removal posts the 8-byte removal record.
+ *
  * Limits (module parameters, see modinfo watch_queue)
  *	max_ring_bytes (per queue), max_user_ring_bytes, max_user_queues and
  *	max_user_watches (per user).  Opening past max_user_queues gives
@@ -229,6 +318,8 @@ enum wq_notification_type {
 	WQ_TYPE_KEY	= 1,	/* key/keyring changes, upstream's WATCH_TYPE_KEY_NOTIFY */
 	WQ_TYPE_BLOCK	= 2,	/* block device errors */
 	WQ_TYPE_USB	= 3,	/* USB devices and buses */
+	WQ_TYPE_SUPERBLOCK = 4,	/* one filesystem's errors and state */
+	WQ_TYPE_MOUNT	= 5,	/* mount topology and attributes */
 };
 
 enum wq_meta_subtype {
@@ -329,6 +420,70 @@ struct wq_watch_devices {
 	__u32	__reserved;		/* 0 */
 };
 
+/* WQ_TYPE_SUPERBLOCK: the 2020 series' superblock notifications, extended */
+enum wq_superblock_subtype {
+	WQ_SB_READONLY		= 0,	/* toggled read-only <-> read-write */
+	WQ_SB_ERROR		= 1,	/* the filesystem reported an error */
+	WQ_SB_EDQUOT		= 2,	/* a quota limit was exceeded */
+	WQ_SB_WRITEBACK_ERROR	= 4,	/* a write-back error was recorded */
+	WQ_SB_ENOSPC		= 5,	/* an allocation failed: out of space */
+};
+
+/* WQ_SB_READONLY: the filesystem is now read-only (else read-write) */
+#define WQ_SB_IS_NOW_RO		0x00010000
+/* WQ_SB_READONLY: forced by the filesystem after errors (emergency) */
+#define WQ_SB_EMERGENCY		0x00020000
+
+/* WQ_SB_READONLY: 16 bytes */
+struct wq_superblock_notification {
+	struct wq_notification	watch;
+	__u64			sb_id;	/* st_dev of files on the filesystem */
+};
+
+/* WQ_SB_ERROR, WQ_SB_EDQUOT, WQ_SB_WRITEBACK_ERROR, WQ_SB_ENOSPC: 32 bytes */
+struct wq_superblock_error_notification {
+	struct wq_superblock_notification s;
+	__u32			error;	/* positive errno */
+	__u32			aux;	/* subtype-specific, see above */
+	__u64			ino;	/* inode number, 0 if unknown */
+};
+
+/* WQ_TYPE_MOUNT: the 2020 series' mount notifications */
+enum wq_mount_subtype {
+	WQ_MOUNT_NEW		= 0,	/* a mount was attached */
+	WQ_MOUNT_UNMOUNT	= 1,	/* a mount was detached */
+	WQ_MOUNT_READONLY	= 3,	/* toggled read-only <-> read-write */
+	WQ_MOUNT_SETATTR	= 4,	/* other mount attributes changed */
+	WQ_MOUNT_MOVE_FROM	= 5,	/* a mount was moved away from here */
+	WQ_MOUNT_MOVE_TO	= 6,	/* a mount was moved to here */
+};
+
+/* Not at the watched directory itself but below it */
+#define WQ_MOUNT_IN_SUBTREE	0x00010000
+/* WQ_MOUNT_READONLY, WQ_MOUNT_NEW: the mount is now read-only */
+#define WQ_MOUNT_IS_NOW_RO	0x00020000
+
+/* 24 bytes; ids are the mount ids of /proc/self/mountinfo's first field */
+struct wq_mount_notification {
+	struct wq_notification	watch;
+	__u64			triggered_on;	/* parent of the changed mount */
+	__u64			auxiliary_mount; /* the changed mount */
+};
+
+struct wq_watch_sb {
+	__s32	fd;			/* any open file on the filesystem */
+	__s32	watch_id;		/* 0..255 to add, -1 to remove */
+	__u32	flags;			/* 0 */
+	__u32	__reserved;		/* 0 */
+};
+
+struct wq_watch_mount {
+	__s32	fd;			/* an open directory */
+	__s32	watch_id;		/* 0..255 to add, -1 to remove */
+	__u32	flags;			/* 0 */
+	__u32	__reserved;		/* 0 */
+};
+
 struct wq_watch_key {
 	__s32	key;			/* serial or KEY_SPEC_* */
 	__s32	watch_id;		/* 0..255 to add, -1 to remove */
@@ -382,6 +537,9 @@ struct wq_ring_info {
 #define WQ_FEATURE_KEYS		(1ULL << 2)	/* WQ_IOC_WATCH_KEY usable */
 #define WQ_FEATURE_BLOCK	(1ULL << 3)	/* block error records */
 #define WQ_FEATURE_USB		(1ULL << 4)	/* USB records */
+#define WQ_FEATURE_SB		(1ULL << 5)	/* WQ_IOC_WATCH_SB usable */
+#define WQ_FEATURE_SB_FS_ERRORS	(1ULL << 6)	/* WQ_SB_ERROR can be seen */
+#define WQ_FEATURE_MOUNT	(1ULL << 7)	/* WQ_IOC_WATCH_MOUNT usable */
 
 /* Upstream's numbers and meanings */
 #define WQ_IOC_SET_SIZE		_IO('W', 0x60)	/* arg: number of notes, 1..512 */
@@ -393,6 +551,8 @@ struct wq_ring_info {
 #define WQ_IOC_GET_INFO		_IOWR('W', 0x71, struct wq_ring_info)
 #define WQ_IOC_WATCH_KEY	_IOW('W', 0x72, struct wq_watch_key)
 #define WQ_IOC_WATCH_DEVICES	_IOW('W', 0x73, struct wq_watch_devices)
+#define WQ_IOC_WATCH_SB		_IOW('W', 0x74, struct wq_watch_sb)
+#define WQ_IOC_WATCH_MOUNT	_IOW('W', 0x75, struct wq_watch_mount)
 
 #define WQ_MAX_NOTES		512
 #define WQ_NOTE_SIZE		128

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A copy of a mount table as /proc/<pid>/mountinfo shows it, and the
+ * differences between two copies.
+ */
+#ifndef _WQ_MOUNT_TABLE_H
+#define _WQ_MOUNT_TABLE_H
+
+#include <linux/fs.h>
+#include <linux/types.h>
+
+struct wq_mnt {
+	u64		id;		/* mountinfo field 1 */
+	u64		parent;		/* field 2 */
+	const char	*mp;		/* field 5, escaped as mountinfo does */
+	const char	*opts;		/* field 6 without its leading ro/rw */
+	u32		mp_len;
+	u32		opts_len;
+	bool		ro;		/* the mount or its superblock */
+};
+
+struct wq_mnt_table {
+	char		*text;		/* the file's contents, fields point in */
+	struct wq_mnt	*mnts;		/* sorted by id */
+	unsigned int	nr;
+};
+
+/* Read and parse @file (a mountinfo file); the table is empty on error. */
+int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t);
+void wq_mnt_table_free(struct wq_mnt_table *t);
+
+/* A change between two tables; mount and parent ids as in the records. */
+struct wq_mnt_change {
+	u8		subtype;	/* WQ_MOUNT_* */
+	u32		flags;		/* WQ_MOUNT_IS_NOW_RO */
+	const struct wq_mnt *mnt;	/* the changed mount (its mp decides) */
+	u64		parent;
+};
+
+/* Calls @fn for each change from @old to @new, in mount id order. */
+void wq_mnt_table_diff(const struct wq_mnt_table *old,
+		       const struct wq_mnt_table *new,
+		       void (*fn)(const struct wq_mnt_change *c, void *data),
+		       void *data);
+
+#endif /* _WQ_MOUNT_TABLE_H */
