@@ -55,6 +55,54 @@ std::vector<std::byte> loss_record(std::uint64_t count) {
     return make_record(WQ_TYPE_META, WQ_META_LOSS, 0, bytes_of(count));
 }
 
+namespace {
+
+// The header of a whole struct T: its size as the length.
+template <class T>
+wq_notification header_of(std::uint32_t type, std::uint32_t subtype, std::uint32_t flags,
+                          std::uint32_t watch_id) {
+    wq_notification hdr{};
+    hdr.type = type;
+    hdr.subtype = subtype;
+    hdr.info = static_cast<std::uint32_t>(sizeof(T)) | (watch_id << WQ_INFO_ID__SHIFT) | flags;
+    return hdr;
+}
+
+} // namespace
+
+std::vector<std::byte> sb_record(watchqueue::SuperblockSubtype s, std::uint64_t sb_id,
+                                 std::uint32_t flags, std::uint32_t watch_id) {
+    wq_superblock_notification n{};
+    n.watch = header_of<wq_superblock_notification>(WQ_TYPE_SUPERBLOCK,
+                                                    static_cast<std::uint32_t>(s), flags, watch_id);
+    n.sb_id = sb_id;
+    return bytes_of(n);
+}
+
+std::vector<std::byte> sb_error_record(watchqueue::SuperblockSubtype s, std::uint64_t sb_id,
+                                       std::uint32_t error, std::uint32_t aux, std::uint64_t ino,
+                                       std::uint32_t watch_id) {
+    wq_superblock_error_notification n{};
+    n.s.watch = header_of<wq_superblock_error_notification>(
+        WQ_TYPE_SUPERBLOCK, static_cast<std::uint32_t>(s), 0, watch_id);
+    n.s.sb_id = sb_id;
+    n.error = error;
+    n.aux = aux;
+    n.ino = ino;
+    return bytes_of(n);
+}
+
+std::vector<std::byte> mount_record(watchqueue::MountSubtype s, std::uint64_t mount,
+                                    std::uint64_t parent, std::uint32_t flags,
+                                    std::uint32_t watch_id) {
+    wq_mount_notification n{};
+    n.watch = header_of<wq_mount_notification>(WQ_TYPE_MOUNT, static_cast<std::uint32_t>(s), flags,
+                                               watch_id);
+    n.triggered_on = parent;
+    n.auxiliary_mount = mount;
+    return bytes_of(n);
+}
+
 std::vector<std::byte> raw_header(std::uint32_t type, std::uint32_t info, std::size_t total) {
     wq_notification hdr{};
     hdr.type = type;
@@ -178,7 +226,7 @@ int FakeSys::ioctl(int /*fd*/, unsigned long request, std::uintptr_t arg) noexce
         info->producer_off = ring.page();
         info->producer_len = ring.producer_len();
         info->data_off = ring.page();
-        info->features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC | WQ_FEATURE_KEYS;
+        info->features = features;
     }
     return 0;
 }

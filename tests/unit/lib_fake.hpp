@@ -25,6 +25,16 @@ std::vector<std::byte> make_record(std::uint32_t type, std::uint32_t subtype,
 std::vector<std::byte> key_record(watchqueue::KeySubtype s, std::int32_t key, std::uint32_t aux,
                                   std::uint32_t watch_id = 0);
 std::vector<std::byte> loss_record(std::uint64_t count);
+// Filesystem and mount records filled in through the ABI's structs; @flags
+// are the WQ_SB_* / WQ_MOUNT_* bits of info.
+std::vector<std::byte> sb_record(watchqueue::SuperblockSubtype s, std::uint64_t sb_id,
+                                 std::uint32_t flags = 0, std::uint32_t watch_id = 0);
+std::vector<std::byte> sb_error_record(watchqueue::SuperblockSubtype s, std::uint64_t sb_id,
+                                       std::uint32_t error, std::uint32_t aux, std::uint64_t ino,
+                                       std::uint32_t watch_id = 0);
+std::vector<std::byte> mount_record(watchqueue::MountSubtype s, std::uint64_t mount,
+                                    std::uint64_t parent, std::uint32_t flags = 0,
+                                    std::uint32_t watch_id = 0);
 // A header with an arbitrary info (length) and @total bytes.
 std::vector<std::byte> raw_header(std::uint32_t type, std::uint32_t info, std::size_t total);
 
@@ -92,6 +102,8 @@ public:
     std::vector<KeyctlCall> keyctls;
     int open_flags = 0;
     int pipe_flags = 0;
+    // what WQ_IOC_GET_INFO reports
+    std::uint64_t features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC | WQ_FEATURE_KEYS;
 
     int open(const char* path, int flags) noexcept override;
     int close(int fd) noexcept override;

@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// wqmon: prints key, keyring and device notifications from /dev/watch_queue,
-// consumed zero-copy from the mapped ring.
+// wqmon: prints key, keyring, device, filesystem and mount notifications
+// from /dev/watch_queue, consumed zero-copy from the mapped ring.
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <exception>
-#include <fcntl.h>
 #include <poll.h>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <sys/signalfd.h>
 
 #include "options.hpp"
 #include "output.hpp"
+#include "watches.hpp"
 #include <fmt/format.h>
 #include <watchqueue/watchqueue.hpp>
 
@@ -25,65 +26,12 @@ namespace {
 namespace wq = watchqueue;
 using Clock = std::chrono::steady_clock;
 
-constexpr unsigned devices_watch_id = 255;
-constexpr unsigned max_key_watches = 200;
-
-// A failure with the message to print.
-struct Fatal {
-    std::string message;
-};
+using wqmon::Fatal;
 
 wqmon::Timestamp now(bool realtime) {
     timespec ts{};
     clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
     return {static_cast<std::uint64_t>(ts.tv_sec), static_cast<std::uint32_t>(ts.tv_nsec / 1000)};
-}
-
-std::string device_watch_error(const wq::error& e) {
-    if (e.code() == std::errc::operation_not_permitted) {
-        return "watching all devices needs CAP_SYS_ADMIN in the initial user namespace; "
-               "or watch one block device you can open with --block DEV";
-    }
-    if (e.code() == std::errc::operation_not_supported) {
-        return fmt::format("{} (this kernel offers no device events to watch_queue)", e.what());
-    }
-    return e.what();
-}
-
-void add_watches(wq::Queue& queue, const wqmon::Options& o, wqmon::WatchLabels& labels) {
-    if (o.keys.size() > max_key_watches) {
-        throw Fatal{fmt::format("at most {} keys", max_key_watches)};
-    }
-    unsigned id = 0;
-    for (const wqmon::KeyArg& k : o.keys) {
-        try {
-            queue.watch_key(k.key, id);
-        } catch (const wq::error& e) {
-            throw Fatal{fmt::format("cannot watch key {}: {}", k.label, e.code().message())};
-        }
-        labels[id++] = k.label;
-    }
-    if (o.devices) {
-        try {
-            queue.watch_devices(devices_watch_id);
-        } catch (const wq::error& e) {
-            throw Fatal{device_watch_error(e)};
-        }
-        labels[devices_watch_id] = "devices";
-    }
-    for (const std::string& path : o.blocks) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0) {
-            throw Fatal{fmt::format("cannot open {}: {}", path, std::strerror(errno))};
-        }
-        std::error_code ec;
-        queue.watch_block(fd, id, ec);
-        ::close(fd); // the watch follows the disk's device number
-        if (ec) {
-            throw Fatal{fmt::format("cannot watch {}: {}", path, ec.message())};
-        }
-        labels[id++] = path;
-    }
 }
 
 class Monitor {
@@ -141,11 +89,7 @@ int run(const wqmon::Options& o) {
     const int sigfd = signal_fd();
     wq::QueueOptions qo;
     qo.ring_bytes = o.ring_bytes;
-    if (!o.devices && o.blocks.empty() && o.ring_bytes == 0) {
-        qo.backend = wq::Backend::automatic; // keys also work on notification pipes
-    } else {
-        qo.backend = wq::Backend::device;
-    }
+    qo.backend = wqmon::backend_for(o);
     wq::Queue queue;
     try {
         queue = wq::Queue(qo);
@@ -159,7 +103,7 @@ int run(const wqmon::Options& o) {
     if (o.udev) {
         fmt.enrich = {wq::describe_block, wq::describe_usb};
     }
-    add_watches(queue, o, fmt.labels);
+    wqmon::add_watches(queue, o, fmt.labels);
     if (!o.quiet) {
         // as udevadm monitor's banner: the watches are in place from here on
         std::string what;

@@ -32,12 +32,13 @@ constexpr std::array<std::pair<std::string_view, std::int32_t>, 7> special_keys 
 constexpr std::string_view key_letter_order = "iplncrvs";
 
 std::uint32_t type_number(std::string_view name) {
-    for (std::uint32_t t = 1; t <= 3; ++t) {
+    for (std::uint32_t t = 1; t <= 5; ++t) {
         if (wq::type_name(t) == name) {
             return t;
         }
     }
-    throw std::invalid_argument(fmt::format("unknown type '{}' (key, block or usb)", name));
+    throw std::invalid_argument(
+        fmt::format("unknown type '{}' (key, block, usb, fs or mount)", name));
 }
 
 unsigned subtype_number(std::uint32_t type, std::string_view name) {
@@ -49,8 +50,12 @@ unsigned subtype_number(std::uint32_t type, std::string_view name) {
             known = wq::subtype_name(static_cast<wq::BlockSubtype>(s));
         } else if (type == 3 && s <= 5) {
             known = wq::subtype_name(static_cast<wq::UsbSubtype>(s));
+        } else if (type == 4 && s <= 5) {
+            known = wq::subtype_name(static_cast<wq::SuperblockSubtype>(s));
+        } else if (type == 5 && s <= 6) {
+            known = wq::subtype_name(static_cast<wq::MountSubtype>(s));
         }
-        if (!known.empty() && known == name) {
+        if (!known.empty() && known != "?" && known == name) {
             return s;
         }
     }
@@ -123,7 +128,8 @@ std::optional<wq::Filter> build_filter(const Options& options) {
 std::optional<Options> parse(int argc, char** argv, int& exit_code) {
     Options o;
     std::vector<std::string> key_args;
-    CLI::App app("Print notifications of key, keyring and device changes from /dev/watch_queue.",
+    CLI::App app("Print notifications of key, keyring, device, filesystem and mount changes from "
+                 "/dev/watch_queue.",
                  "wqmon");
     app.add_option("key", key_args, "Keys or keyrings to watch: @s @u @us @p @t @g @a or a serial");
     app.add_flag("-d,--devices", o.devices,
@@ -131,7 +137,15 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
     app.add_option("-b,--block", o.blocks, "Watch the errors of one block device")
         ->type_name("DEV")
         ->allow_extra_args(false); // one value per use: keys may follow
-    app.add_option("-t,--type", o.types, "Only records of TYPE: key, block, usb")
+    app.add_option("--fs", o.fs,
+                   "Watch the filesystem holding PATH: write-back and filesystem errors, "
+                   "read-only changes, quota and space")
+        ->type_name("PATH")
+        ->allow_extra_args(false); // one value per use: keys may follow
+    app.add_option("--mounts", o.mounts, "Watch the mounts at or below the directory DIR")
+        ->type_name("DIR")
+        ->allow_extra_args(false); // one value per use: keys may follow
+    app.add_option("-t,--type", o.types, "Only records of TYPE: key, block, usb, fs, mount")
         ->type_name("TYPE")
         ->allow_extra_args(false); // one value per use: keys may follow
     app.add_option("-f,--filter", o.key_letters,
@@ -139,7 +153,8 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
                    "u(p)dated l(inked) u(n)linked c(leared) r(evoked) in(v)alidated (s)etattr")
         ->type_name("LETTERS");
     app.add_option("-s,--subtype", o.subtypes,
-                   "Only these subtypes of TYPE, e.g. block:medium,io or usb:add,remove")
+                   "Only these subtypes of TYPE, e.g. block:medium,io, usb:add,remove or "
+                   "fs:wb-error,error")
         ->type_name("TYPE:NAMES")
         ->allow_extra_args(false); // one value per use: keys may follow
     app.add_flag("-j,--json", o.json, "Print one JSON object per line");
@@ -175,9 +190,9 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
         }
         o.keys.push_back({k, *key});
     }
-    if (o.keys.empty() && !o.devices && o.blocks.empty()) {
-        return usage(
-            CLI::ValidationError("nothing to watch", "give keys, --devices or --block DEV"));
+    if (o.keys.empty() && !o.devices && o.blocks.empty() && o.fs.empty() && o.mounts.empty()) {
+        return usage(CLI::ValidationError(
+            "nothing to watch", "give keys, --devices, --block DEV, --fs PATH or --mounts DIR"));
     }
     try {
         (void)build_filter(o);

@@ -21,6 +21,8 @@ struct Options {
     std::vector<KeyArg> keys;
     bool devices = false;
     std::vector<std::string> blocks;   // block device paths
+    std::vector<std::string> fs;       // --fs: files whose filesystem to watch
+    std::vector<std::string> mounts;   // --mounts: directories whose mounts to watch
     std::vector<std::string> types;    // --type
     std::string key_letters;           // -f
     std::vector<std::string> subtypes; // --subtype TYPE:NAME[,NAME...]

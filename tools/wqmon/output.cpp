@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "output.hpp"
 
+#include <array>
+#include <cstring>
+#include <string_view>
 #include <variant>
 
 #include <sys/sysmacros.h>
@@ -75,7 +78,100 @@ std::optional<wq::DeviceInfo> lookup_usb(const Enricher& e, std::string_view nam
     return e.usb ? e.usb(name) : std::nullopt;
 }
 
+std::string dev_name(std::uint64_t dev) {
+    return fmt::format("{}:{}", major(dev), minor(dev));
+}
+
+// "8:1 ro emergency", "8:1 EIO ino 12", "8:1 EDQUOT id 1000 block-hard"
+std::string fs_details(const wq::SuperblockEvent& ev) {
+    std::string s = dev_name(ev.sb_id);
+    if (ev.subtype == wq::SuperblockSubtype::readonly) {
+        s += ev.is_now_ro ? " ro" : " rw";
+        if (ev.emergency) {
+            s += " emergency";
+        }
+        return s;
+    }
+    s += " " + errno_name(ev.error);
+    if (ev.subtype == wq::SuperblockSubtype::edquot) {
+        return s + fmt::format(" id {} {}", ev.ino, quota_warning_name(ev.aux));
+    }
+    if (ev.ino != 0) {
+        s += fmt::format(" ino {}", ev.ino);
+    }
+    if (ev.aux != 0) {
+        s += fmt::format(" aux {}", ev.aux);
+    }
+    return s;
+}
+
+// The read-only state is meaningful only for these two subtypes.
+bool shows_ro(wq::MountSubtype s) {
+    return s == wq::MountSubtype::new_mount || s == wq::MountSubtype::readonly;
+}
+
+// "mount 311 parent 29 below /mnt ro"
+std::string mount_details(const wq::MountEvent& ev, const std::string& watched) {
+    std::string s = fmt::format("mount {} parent {} {} {}", ev.mount_id, ev.parent_id,
+                                ev.in_subtree ? "below" : "at", watched);
+    if (ev.subtype == wq::MountSubtype::readonly) {
+        s += ev.is_now_ro ? " ro" : " rw";
+    } else if (ev.subtype == wq::MountSubtype::new_mount && ev.is_now_ro) {
+        s += " ro";
+    }
+    return s;
+}
+
+void add_fs(Json& j, const wq::SuperblockEvent& ev) {
+    j["subtype"] = wq::subtype_name(ev.subtype);
+    j["sb_id"] = ev.sb_id;
+    j["major"] = major(ev.sb_id);
+    j["minor"] = minor(ev.sb_id);
+    if (ev.subtype == wq::SuperblockSubtype::readonly) {
+        j["readonly"] = ev.is_now_ro;
+        j["emergency"] = ev.emergency;
+        return;
+    }
+    j["error"] = ev.error;
+    j["error_name"] = errno_name(ev.error);
+    j["aux"] = ev.aux;
+    if (ev.subtype == wq::SuperblockSubtype::edquot) {
+        j["id"] = ev.ino; // the quota's user or group id
+        j["warning"] = quota_warning_name(ev.aux);
+    } else {
+        j["ino"] = ev.ino;
+    }
+}
+
+void add_mount(Json& j, const wq::MountEvent& ev, const std::string& watched) {
+    j["subtype"] = wq::subtype_name(ev.subtype);
+    j["mount_id"] = ev.mount_id;
+    j["parent_id"] = ev.parent_id;
+    j["in_subtree"] = ev.in_subtree;
+    j["object"] = watched;
+    if (shows_ro(ev.subtype)) {
+        j["readonly"] = ev.is_now_ro;
+    }
+}
+
 } // namespace
+
+std::string errno_name(int e) {
+    const char* name = e > 0 ? ::strerrorname_np(e) : nullptr;
+    return name != nullptr ? std::string(name) : fmt::format("errno {}", e);
+}
+
+std::string quota_warning_name(std::uint32_t warning) {
+    // QUOTA_NL_IHARDWARN (1) .. QUOTA_NL_BSOFTBELOW (10)
+    static constexpr std::array<std::string_view, 10> names = {
+        "inode-hard",       "inode-grace",     "inode-soft",       "block-hard",
+        "block-grace",      "block-soft",      "inode-hard-below", "inode-soft-below",
+        "block-hard-below", "block-soft-below"};
+    if (warning >= 1 && warning <= names.size()) {
+        return std::string(names.at(warning - 1));
+    }
+    return fmt::format("warning {}", warning);
+}
 
 std::string Formatter::human(const wq::Record& rec, Timestamp ts) const {
     return std::visit(
@@ -119,6 +215,13 @@ std::string Formatter::human(const wq::Record& rec, Timestamp ts) const {
                     details += " " + dev;
                 }
                 return line("USB", ts, wq::subtype_name(ev.subtype), details);
+            },
+            [&](const wq::SuperblockEvent& ev) {
+                return line("FS", ts, wq::subtype_name(ev.subtype), fs_details(ev));
+            },
+            [&](const wq::MountEvent& ev) {
+                return line("MOUNT", ts, wq::subtype_name(ev.subtype),
+                            mount_details(ev, label_of(labels, rec.watch_id())));
             },
             [&](const wq::RawEvent&) {
                 return line("RAW", ts, fmt::format("{:#x}/{}", rec.type, rec.subtype),
@@ -164,6 +267,14 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
                        j["name"] = std::string(ev.name);
                        j["error"] = ev.error;
                        add_device(j, lookup_usb(enrich, ev.name));
+                   },
+                   [&](const wq::SuperblockEvent& ev) {
+                       j["type"] = "fs";
+                       add_fs(j, ev);
+                   },
+                   [&](const wq::MountEvent& ev) {
+                       j["type"] = "mount";
+                       add_mount(j, ev, label_of(labels, rec.watch_id()));
                    },
                    [&](const wq::RawEvent&) {
                        j["type"] = "raw";

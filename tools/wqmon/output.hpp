@@ -25,8 +25,16 @@ struct Enricher {
     std::function<std::optional<watchqueue::DeviceInfo>(std::string_view)> usb;
 };
 
-// What each watch id stands for ("@s", "/dev/sda", "devices").
+// What each watch id stands for ("@s", "/dev/sda", "devices", the path of
+// a --fs or --mounts watch).
 using WatchLabels = std::map<unsigned, std::string>;
+
+// "EIO", "EUCLEAN", ...; "errno N" for a number glibc has no name for.
+[[nodiscard]] std::string errno_name(int e);
+
+// A quota warning (QUOTA_NL_* of <linux/quota.h>): "block-hard", ...;
+// "warning N" if unknown.
+[[nodiscard]] std::string quota_warning_name(std::uint32_t warning);
 
 struct Formatter {
     WatchLabels labels;

@@ -81,6 +81,15 @@ FilterBuilder& FilterBuilder::add(std::initializer_list<UsbSubtype> subtypes, In
     return add_entry(static_cast<std::uint32_t>(Type::usb), bits_of(subtypes), info, false);
 }
 
+FilterBuilder& FilterBuilder::add(std::initializer_list<SuperblockSubtype> subtypes,
+                                  InfoMatch info) {
+    return add_entry(static_cast<std::uint32_t>(Type::superblock), bits_of(subtypes), info, false);
+}
+
+FilterBuilder& FilterBuilder::add(std::initializer_list<MountSubtype> subtypes, InfoMatch info) {
+    return add_entry(static_cast<std::uint32_t>(Type::mount), bits_of(subtypes), info, false);
+}
+
 Filter FilterBuilder::build(std::error_code& ec) const noexcept {
     ec.clear();
     if (!problem_.empty() || entries_.empty()) {

@@ -74,8 +74,53 @@ std::optional<Event> decode_usb(unsigned subtype, Bytes rec) noexcept {
                     std::string_view(reinterpret_cast<const char*>(name.data()), name.size())};
 }
 
+bool is_sb_error_subtype(unsigned subtype) noexcept {
+    return subtype == WQ_SB_ERROR || subtype == WQ_SB_EDQUOT || subtype == WQ_SB_WRITEBACK_ERROR ||
+           subtype == WQ_SB_ENOSPC;
+}
+
+// READONLY is the 16-byte struct, the others the 32-byte error struct.
+std::optional<Event> decode_superblock(unsigned subtype, std::uint32_t info, Bytes rec) noexcept {
+    if (rec.size() < sizeof(wq_superblock_notification)) {
+        return std::nullopt;
+    }
+    SuperblockEvent ev{};
+    ev.subtype = static_cast<SuperblockSubtype>(subtype);
+    ev.sb_id = abi::load<wq_superblock_notification>(rec).sb_id;
+    ev.is_now_ro = (info & WQ_SB_IS_NOW_RO) != 0;
+    ev.emergency = (info & WQ_SB_EMERGENCY) != 0;
+    if (subtype == WQ_SB_READONLY) {
+        return ev;
+    }
+    if (!is_sb_error_subtype(subtype)) {
+        return RawEvent{};
+    }
+    if (rec.size() < sizeof(wq_superblock_error_notification)) {
+        return std::nullopt;
+    }
+    const auto n = abi::load<wq_superblock_error_notification>(rec);
+    ev.error = static_cast<std::int32_t>(n.error);
+    ev.aux = n.aux;
+    ev.ino = n.ino;
+    return ev;
+}
+
+std::optional<Event> decode_mount(unsigned subtype, std::uint32_t info, Bytes rec) noexcept {
+    if (rec.size() < sizeof(wq_mount_notification)) {
+        return std::nullopt;
+    }
+    // 2 is the 2020 series' expiry, which the device reports as an unmount
+    if (subtype > WQ_MOUNT_MOVE_TO || subtype == 2) {
+        return RawEvent{};
+    }
+    const auto n = abi::load<wq_mount_notification>(rec);
+    return MountEvent{static_cast<MountSubtype>(subtype), n.auxiliary_mount, n.triggered_on,
+                      (info & WQ_MOUNT_IN_SUBTREE) != 0, (info & WQ_MOUNT_IS_NOW_RO) != 0};
+}
+
 // nullopt: shorter than the type's struct
-std::optional<Event> decode_event(unsigned type, unsigned subtype, Bytes rec) noexcept {
+std::optional<Event> decode_event(unsigned type, unsigned subtype, std::uint32_t info,
+                                  Bytes rec) noexcept {
     switch (type) {
     case WQ_TYPE_META:
         return decode_meta(subtype, rec);
@@ -85,6 +130,10 @@ std::optional<Event> decode_event(unsigned type, unsigned subtype, Bytes rec) no
         return decode_block(subtype, rec);
     case WQ_TYPE_USB:
         return decode_usb(subtype, rec);
+    case WQ_TYPE_SUPERBLOCK:
+        return decode_superblock(subtype, info, rec);
+    case WQ_TYPE_MOUNT:
+        return decode_mount(subtype, info, rec);
     default:
         return RawEvent{};
     }
@@ -116,7 +165,7 @@ std::optional<Record> decode_record(Bytes buf, std::error_code& ec) noexcept {
         return std::nullopt;
     }
     const Bytes rec = buf.first(len);
-    auto event = decode_event(hdr.type, hdr.subtype, rec);
+    auto event = decode_event(hdr.type, hdr.subtype, hdr.info, rec);
     if (!event) {
         ec = record_errc::truncated;
         return std::nullopt;
@@ -158,8 +207,23 @@ std::string_view subtype_name(UsbSubtype s) noexcept {
     return i < names.size() ? names.at(i) : "?";
 }
 
+std::string_view subtype_name(SuperblockSubtype s) noexcept {
+    static constexpr std::array<std::string_view, 6> names = {"readonly", "error",    "quota",
+                                                              "?",        "wb-error", "no-space"};
+    const auto i = static_cast<std::size_t>(s);
+    return i < names.size() ? names.at(i) : "?";
+}
+
+std::string_view subtype_name(MountSubtype s) noexcept {
+    static constexpr std::array<std::string_view, 7> names = {
+        "new", "unmount", "?", "readonly", "attr", "move-from", "move-to"};
+    const auto i = static_cast<std::size_t>(s);
+    return i < names.size() ? names.at(i) : "?";
+}
+
 std::string_view type_name(std::uint32_t type) noexcept {
-    static constexpr std::array<std::string_view, 4> names = {"meta", "key", "block", "usb"};
+    static constexpr std::array<std::string_view, 6> names = {"meta", "key", "block",
+                                                              "usb",  "fs",  "mount"};
     return type < names.size() ? names.at(type) : "?";
 }
 

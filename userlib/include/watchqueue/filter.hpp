@@ -60,6 +60,8 @@ public:
     FilterBuilder& add(std::initializer_list<KeySubtype> subtypes, InfoMatch info = {});
     FilterBuilder& add(std::initializer_list<BlockSubtype> subtypes, InfoMatch info = {});
     FilterBuilder& add(std::initializer_list<UsbSubtype> subtypes, InfoMatch info = {});
+    FilterBuilder& add(std::initializer_list<SuperblockSubtype> subtypes, InfoMatch info = {});
+    FilterBuilder& add(std::initializer_list<MountSubtype> subtypes, InfoMatch info = {});
 
     [[nodiscard]] Filter build() const;
     [[nodiscard]] Filter build(std::error_code& ec) const noexcept;

@@ -54,6 +54,9 @@ inline constexpr std::uint64_t sync = 1U << 1U;
 inline constexpr std::uint64_t keys = 1U << 2U;
 inline constexpr std::uint64_t block = 1U << 3U;
 inline constexpr std::uint64_t usb = 1U << 4U;
+inline constexpr std::uint64_t sb = 1U << 5U;           // watch_filesystem() usable
+inline constexpr std::uint64_t sb_fs_errors = 1U << 6U; // SuperblockSubtype::error can be seen
+inline constexpr std::uint64_t mount = 1U << 7U;        // watch_mounts() usable
 } // namespace feature
 
 struct RingInfo {
@@ -111,6 +114,23 @@ public:
     void unwatch_block(int blk_fd);
     void unwatch_block(int blk_fd, std::error_code& ec) noexcept;
 
+    // The filesystem holding an open file or directory (not O_PATH); no
+    // capability.  The watch is on the filesystem: @fd may be closed after,
+    // and any file on it removes the watch.  EOPNOTSUPP without
+    // feature::sb, and always on a notification pipe.
+    void watch_filesystem(int fd, unsigned watch_id);
+    void watch_filesystem(int fd, unsigned watch_id, std::error_code& ec) noexcept;
+    void unwatch_filesystem(int fd);
+    void unwatch_filesystem(int fd, std::error_code& ec) noexcept;
+    // The mounts at or below an open directory, as the caller sees its path
+    // now (ENOTDIR for a file); @dir_fd may be closed after, the same
+    // directory removes the watch.  EOPNOTSUPP without feature::mount, and
+    // always on a notification pipe.
+    void watch_mounts(int dir_fd, unsigned watch_id);
+    void watch_mounts(int dir_fd, unsigned watch_id, std::error_code& ec) noexcept;
+    void unwatch_mounts(int dir_fd);
+    void unwatch_mounts(int dir_fd, std::error_code& ec) noexcept;
+
     [[nodiscard]] RingInfo info();
     [[nodiscard]] RingInfo info(std::error_code& ec) noexcept;
 
@@ -143,6 +163,8 @@ private:
     void map(std::error_code& ec) noexcept;
     void unmap() noexcept;
     void watch_devices_ioctl(int blk_fd, int watch_id, std::error_code& ec) noexcept;
+    void watch_fd_ioctl(unsigned long request, int fd, int watch_id, std::error_code& ec) noexcept;
+    [[nodiscard]] std::string watch_context(const char* what) const;
     int ioctl(unsigned long request, std::uintptr_t arg, std::error_code& ec) noexcept;
 
     Sys* sys_ = nullptr;

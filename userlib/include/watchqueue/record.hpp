@@ -21,6 +21,8 @@ enum class Type : std::uint32_t {
     key = 1,
     block = 2,
     usb = 3,
+    superblock = 4,
+    mount = 5,
 };
 
 enum class KeySubtype : std::uint8_t {
@@ -56,6 +58,32 @@ enum class UsbSubtype : std::uint8_t {
     device_error = 5,
 };
 
+enum class SuperblockSubtype : std::uint8_t {
+    readonly = 0,        // turned read-only or back to read-write
+    error = 1,           // the filesystem reported an error
+    edquot = 2,          // a quota limit was reached
+    writeback_error = 4, // a write-back error was recorded (what fsync() returns)
+    enospc = 5,          // an allocation failed for lack of space
+};
+
+enum class MountSubtype : std::uint8_t {
+    new_mount = 0, // attached
+    unmount = 1,   // detached
+    readonly = 3,  // turned read-only or back to read-write
+    setattr = 4,   // other per-mount attributes changed
+    move_from = 5, // moved away from the watched place
+    move_to = 6,   // moved to the watched place
+};
+
+// Type-specific bits of Record::info (the ABI's WQ_SB_* and WQ_MOUNT_*
+// flags), e.g. for an InfoMatch; the events below decode them.
+namespace info_flag {
+inline constexpr std::uint32_t sb_is_now_ro = 0x10000U;
+inline constexpr std::uint32_t sb_emergency = 0x20000U;
+inline constexpr std::uint32_t mount_in_subtree = 0x10000U;
+inline constexpr std::uint32_t mount_is_now_ro = 0x20000U;
+} // namespace info_flag
+
 // Records were dropped: count is how many since the previous loss record
 // (absent on upstream notification pipes, whose loss record has no count).
 struct LossEvent {
@@ -63,7 +91,8 @@ struct LossEvent {
 };
 
 // A watch ended (object destroyed or watch removed); the watch is the
-// record's watch_id(); id is the object's (key serial, disk dev_t) if any.
+// record's watch_id(); id is the object's (key serial, disk dev_t, a
+// filesystem's sb_id) if any.
 struct RemovalEvent {
     std::optional<std::uint64_t> id;
 };
@@ -86,10 +115,32 @@ struct UsbEvent {
     std::string_view name;  // "1-1.2", "usb1"; a view into the record
 };
 
+// One filesystem (superblock).  sb_id is st_dev of every file on it and
+// makedev() of the "major:minor" field of /proc/self/mountinfo.
+struct SuperblockEvent {
+    SuperblockSubtype subtype{};
+    std::uint64_t sb_id = 0;
+    std::int32_t error = 0; // positive errno; 0 for readonly
+    std::uint32_t aux = 0;  // edquot: the QUOTA_NL_* warning
+    std::uint64_t ino = 0;  // inode number or 0; edquot: the quota's user or group id
+    bool is_now_ro = false; // readonly: now read-only (else read-write)
+    bool emergency = false; // readonly: forced by the filesystem after errors
+};
+
+// Mounts are named by mountinfo's first field (statx's stx_mnt_id).
+struct MountEvent {
+    MountSubtype subtype{};
+    std::uint64_t mount_id = 0;  // the mount changed (the ABI's auxiliary_mount)
+    std::uint64_t parent_id = 0; // its parent; move_from: the old one (triggered_on)
+    bool in_subtree = false;     // below the watched directory, not at it
+    bool is_now_ro = false;      // new_mount, readonly: the mount is now read-only
+};
+
 // A record of a type or subtype this library does not decode.
 struct RawEvent {};
 
-using Event = std::variant<LossEvent, RemovalEvent, KeyEvent, BlockEvent, UsbEvent, RawEvent>;
+using Event = std::variant<LossEvent, RemovalEvent, KeyEvent, BlockEvent, UsbEvent, SuperblockEvent,
+                           MountEvent, RawEvent>;
 
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t record_max = 120;
@@ -119,10 +170,16 @@ Record decode_record(std::span<const std::byte> buf);
 
 // Short names: "inst", "upd", "link", "unlk", "clr", "rev", "inv", "attr"
 // for keys (keyctl watch's words), "medium", "io", ... for block, "add",
-// "remove", "bus-add", "bus-remove", "reset", "error" for USB; "?" if unknown.
+// "remove", "bus-add", "bus-remove", "reset", "error" for USB, "readonly",
+// "error", "quota", "wb-error", "no-space" for filesystems, "new",
+// "unmount", "readonly", "attr", "move-from", "move-to" for mounts; "?" if
+// unknown.
 std::string_view subtype_name(KeySubtype s) noexcept;
 std::string_view subtype_name(BlockSubtype s) noexcept;
 std::string_view subtype_name(UsbSubtype s) noexcept;
-std::string_view type_name(std::uint32_t type) noexcept; // "meta", "key", ..., "?"
+std::string_view subtype_name(SuperblockSubtype s) noexcept;
+std::string_view subtype_name(MountSubtype s) noexcept;
+// "meta", "key", "block", "usb", "fs" (superblock), "mount"; "?" if unknown.
+std::string_view type_name(std::uint32_t type) noexcept;
 
 } // namespace watchqueue

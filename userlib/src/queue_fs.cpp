@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The queue's filesystem and mount watches (WQ_IOC_WATCH_SB and
+// WQ_IOC_WATCH_MOUNT): both take a descriptor and a watch id.
+#include <algorithm>
+
+#include "abi.hpp"
+#include "watchqueue/error.hpp"
+#include "watchqueue/queue.hpp"
+
+namespace watchqueue {
+namespace {
+
+constexpr int max_watch_id = 255;
+
+void check(const std::error_code& ec, const std::string& what) {
+    if (ec) {
+        throw error(ec, what);
+    }
+}
+
+int add_id(unsigned watch_id) noexcept {
+    return static_cast<int>(std::min(watch_id, static_cast<unsigned>(max_watch_id) + 1));
+}
+
+} // namespace
+
+void Queue::watch_fd_ioctl(unsigned long request, int fd, int watch_id,
+                           std::error_code& ec) noexcept {
+    ec.clear();
+    if (backend_ == Backend::pipe) {
+        ec = std::make_error_code(std::errc::operation_not_supported);
+        return;
+    }
+    if (fd < 0) {
+        ec = std::make_error_code(std::errc::bad_file_descriptor);
+        return;
+    }
+    if (watch_id > max_watch_id) {
+        ec = std::make_error_code(std::errc::invalid_argument);
+        return;
+    }
+    if (request == WQ_IOC_WATCH_SB) {
+        const wq_watch_sb arg{fd, watch_id, 0, 0};
+        ioctl(request, reinterpret_cast<std::uintptr_t>(&arg), ec);
+    } else {
+        const wq_watch_mount arg{fd, watch_id, 0, 0};
+        ioctl(request, reinterpret_cast<std::uintptr_t>(&arg), ec);
+    }
+}
+
+// Upstream's notification pipes only carry key watches: say so rather than
+// leave a bare EOPNOTSUPP.
+std::string Queue::watch_context(const char* what) const {
+    std::string s(what);
+    if (backend_ == Backend::pipe) {
+        s += " (a notification pipe has key watches only: load the module with `modprobe "
+             "watch_queue`)";
+    }
+    return s;
+}
+
+void Queue::watch_filesystem(int fd, unsigned watch_id, std::error_code& ec) noexcept {
+    watch_fd_ioctl(WQ_IOC_WATCH_SB, fd, add_id(watch_id), ec);
+}
+
+void Queue::watch_filesystem(int fd, unsigned watch_id) {
+    std::error_code ec;
+    watch_filesystem(fd, watch_id, ec);
+    check(ec, watch_context("watching a filesystem"));
+}
+
+void Queue::unwatch_filesystem(int fd, std::error_code& ec) noexcept {
+    watch_fd_ioctl(WQ_IOC_WATCH_SB, fd, -1, ec);
+}
+
+void Queue::unwatch_filesystem(int fd) {
+    std::error_code ec;
+    unwatch_filesystem(fd, ec);
+    check(ec, watch_context("removing the watch of a filesystem"));
+}
+
+void Queue::watch_mounts(int dir_fd, unsigned watch_id, std::error_code& ec) noexcept {
+    watch_fd_ioctl(WQ_IOC_WATCH_MOUNT, dir_fd, add_id(watch_id), ec);
+}
+
+void Queue::watch_mounts(int dir_fd, unsigned watch_id) {
+    std::error_code ec;
+    watch_mounts(dir_fd, watch_id, ec);
+    check(ec, watch_context("watching mounts"));
+}
+
+void Queue::unwatch_mounts(int dir_fd, std::error_code& ec) noexcept {
+    watch_fd_ioctl(WQ_IOC_WATCH_MOUNT, dir_fd, -1, ec);
+}
+
+void Queue::unwatch_mounts(int dir_fd) {
+    std::error_code ec;
+    unwatch_mounts(dir_fd, ec);
+    check(ec, watch_context("removing a mount watch"));
+}
+
+} // namespace watchqueue
