@@ -86,6 +86,9 @@ static bool wq_parse_line(const char *p, const char *end, struct wq_mnt *m)
 	if (!wq_field_u64(&id, &m->id) || !wq_field_u64(&parent, &m->parent) ||
 	    !mp.len)
 		return false;
+	/* "major:minor root": fields 3 and 4 are adjacent in the line. */
+	m->fs = dev.s;
+	m->fs_len = root.s + root.len - dev.s;
 	m->mp = mp.s;
 	m->mp_len = mp.len;
 	m->ro = wq_opts_ro(&opts) || wq_opts_ro(&super);
@@ -275,6 +278,20 @@ void wq_mnt_table_diff(const struct wq_mnt_table *old,
 			c.mnt = n;
 			c.parent = n->parent;
 			fn(&c, data);
+			j++;
+		} else if (o->fs_len != n->fs_len ||
+			   memcmp(o->fs, n->fs, o->fs_len)) {
+			/* The id was freed and given to another mount. */
+			c.subtype = WQ_MOUNT_UNMOUNT;
+			c.mnt = o;
+			c.parent = o->parent;
+			fn(&c, data);
+			c.subtype = WQ_MOUNT_NEW;
+			c.flags = n->ro ? WQ_MOUNT_IS_NOW_RO : 0;
+			c.mnt = n;
+			c.parent = n->parent;
+			fn(&c, data);
+			i++;
 			j++;
 		} else {
 			wq_mnt_diff_one(old, o, new, n, fn, data);

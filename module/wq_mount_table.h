@@ -12,8 +12,10 @@
 struct wq_mnt {
 	u64		id;		/* mountinfo field 1 */
 	u64		parent;		/* field 2 */
+	const char	*fs;		/* fields 3 and 4: device and root */
 	const char	*mp;		/* field 5, escaped as mountinfo does */
 	const char	*opts;		/* field 6 without its leading ro/rw */
+	u32		fs_len;
 	u32		mp_len;
 	u32		opts_len;
 	bool		ro;		/* the mount or its superblock */

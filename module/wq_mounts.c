@@ -23,8 +23,11 @@
 #include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fs_struct.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
 #include <linux/mutex.h>
+#include <linux/path.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -189,11 +192,23 @@ static char *wq_mount_escape(const char *path, size_t *lenp)
 static char *wq_mount_dir_path(struct file *dir, size_t *lenp)
 {
 	char *buf, *path, *escaped;
+	struct path root;
+	bool reachable;
 
 	if (!d_is_dir(dir->f_path.dentry))
 		return ERR_PTR(-ENOTDIR);
 	if (d_unlinked(dir->f_path.dentry))
 		return ERR_PTR(-ENOENT);
+	/*
+	 * A directory of another mount namespace (opened through
+	 * /proc/<pid>/root) or outside a chroot: d_path() would name it as
+	 * its own namespace does, which means nothing in the caller's table.
+	 */
+	get_fs_root(current->fs, &root);
+	reachable = path_is_under(&dir->f_path, &root);
+	path_put(&root);
+	if (!reachable)
+		return ERR_PTR(-EXDEV);
 	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!buf)
 		return ERR_PTR(-ENOMEM);
@@ -201,9 +216,6 @@ static char *wq_mount_dir_path(struct file *dir, size_t *lenp)
 	path = d_path(&dir->f_path, buf, PATH_MAX);
 	if (IS_ERR(path)) {
 		escaped = ERR_CAST(path);
-	} else if (path[0] != '/') {
-		/* "(unreachable)/...": outside the caller's namespace or root */
-		escaped = ERR_PTR(-EXDEV);
 	} else {
 		escaped = wq_mount_escape(path, lenp);
 		if (!escaped)

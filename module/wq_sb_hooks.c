@@ -62,15 +62,20 @@ static u32 wq_errno(long error)
 	return error;
 }
 
-/* filemap_set_wb_err(mapping, eseq): eseq's low bits hold the errno. */
+/*
+ * filemap_set_wb_err(mapping, eseq): errseq_set() returns the value it
+ * replaced, so eseq is the old value (no error at all the first time);
+ * the errno just recorded is in the low bits of mapping->wb_err.
+ */
 static void wb_err_probe(void *data, struct address_space *mapping,
 			 errseq_t eseq)
 {
 	struct inode *host = mapping->host;
+	u32 error = READ_ONCE(mapping->wb_err) & MAX_ERRNO;
 
-	if (host)
-		wq_sb_post(host->i_sb, WQ_SB_WRITEBACK_ERROR, 0,
-			   eseq & MAX_ERRNO, 0, host->i_ino);
+	if (host && error)
+		wq_sb_post(host->i_sb, WQ_SB_WRITEBACK_ERROR, 0, error, 0,
+			   host->i_ino);
 }
 
 static void wq_sb_check_probe(void)

@@ -4,9 +4,11 @@
 # The library's example programs end to end, as root in a guest with
 # watch_queue.ko loaded: example-keys prints the session keyring's changes
 # (a key linked and unlinked),
-# example-devices a medium error read from a scsi_debug disk.
+# example-devices a medium error read from a scsi_debug disk,
+# example-fsync-drain a durable append on a healthy filesystem (the failing
+# cases of its pattern are in the fs suite).
 #
-# Usage: WQ_EXAMPLES=<dir with example-keys, example-devices> examples.sh
+# Usage: WQ_EXAMPLES=<dir with the examples> examples.sh
 # Prints "PASS <check>" or "FAIL <check>: <reason>"; exits 1 if any failed.
 set -u
 : "${WQ_EXAMPLES:?WQ_EXAMPLES is not set}"
@@ -81,10 +83,25 @@ check_devices() {
 	wait "$pid" 2>/dev/null
 }
 
+# A healthy filesystem: the watch is added, fsync succeeds and the queue
+# holds no error for it, so the example says "durable" and exits 0.
+check_fsync_drain() {
+	local out=$work/fsync.log file=$work/journal rc
+	"$WQ_EXAMPLES/example-fsync-drain" "$file" >"$out" 2>&1
+	rc=$?
+	if ((rc == 0)) && grep -qx "$file: durable" "$out" &&
+		grep -qx "one committed transaction" "$file"; then
+		pass example-fsync-drain
+	else
+		fail example-fsync-drain "exit $rc, got: $(tr '\n' '|' <"$out")"
+	fi
+}
+
 if [[ ${WQ_EXAMPLES_IN_SESSION:-} != 1 ]]; then
 	export WQ_EXAMPLES_IN_SESSION=1
 	exec keyctl session - "$0" "$@"
 fi
 check_keys
 check_devices
+check_fsync_drain
 ((failures == 0))
