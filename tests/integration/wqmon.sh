@@ -279,6 +279,35 @@ check_devices() {
 	fi
 }
 
+# --mounts and --fs on a tmpfs of our own: a mount below the directory
+# gives a MOUNT "new" line with mountinfo's id for it, a remount read-only
+# an FS "readonly" line with the filesystem's major:minor.
+check_fs_and_mounts() {
+	local dir=$work/mnt log=$work/fsmon id devno
+	mkdir -p "$dir" && mount -t tmpfs wqmon-fs "$dir" && mkdir "$dir/sub" ||
+		{ fail fs-mounts "cannot mount a tmpfs"; return; }
+	if start "$log" --mounts "$dir" --fs "$dir"; then
+		mount -t tmpfs wqmon-sub "$dir/sub"
+		id=$(awk -v mp="$dir/sub" '$5 == mp { print $1 }' /proc/self/mountinfo)
+		if wait_for "$log" "^MOUNT .*new +mount $id parent [0-9]+ below"; then
+			pass mounts-new
+		else
+			fail mounts-new "no line for mount $id ($(show "$log"))"
+		fi
+		umount "$dir/sub"
+		devno=$(stat -c '%Hd:%Ld' "$dir")
+		mount -o remount,ro "$dir"
+		if wait_for "$log" "^FS .*readonly $devno ro"; then
+			pass fs-readonly
+		else
+			fail fs-readonly "no readonly line for $devno ($(show "$log"))"
+		fi
+		kill "$mon_pid"
+		wait "$mon_pid" 2>/dev/null
+	fi
+	umount "$dir"
+}
+
 # ------------------------------------------------------------------- main
 
 if [[ ${!SESSION_MARK:-} != 1 ]]; then
@@ -297,4 +326,5 @@ check_filters
 check_loss
 check_module_missing
 check_devices
+check_fs_and_mounts
 ((failures == 0))
