@@ -3,9 +3,9 @@
 // operations (mount(2), umount2(2), fspick/fsconfig) under a directory of a
 // scratch tmpfs, checked against the mount ids /proc/self/mountinfo gives
 // before and after each change.  Records arrive from a work item shortly
-// after the change: a test waits for a marker mount's own records (settle())
-// rather than sleeping.  Other mount namespaces come from child processes.
-// Runs as root in the test guest.
+// after the change: a test toggles an attribute of a marker mount and
+// waits for those records (settle()) rather than sleeping.  Other mount
+// namespaces come from child processes.  Runs as root in the test guest.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>

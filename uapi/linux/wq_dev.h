@@ -239,7 +239,8 @@
  *		or 0.  ext4 on every supported kernel; from 7.0 every
  *		filesystem that reports through the kernel's fserror layer
  *		(ext4, XFS, f2fs, ...).  WQ_FEATURE_SB_FS_ERRORS says whether
- *		the hooks exist.
+ *		the hooks exist (before 7.0: once ext4, a module on the
+ *		stock kernels, is loaded).
  *	  WQ_SB_READONLY	(struct wq_superblock_notification)
  *		the filesystem turned read-only (WQ_SB_IS_NOW_RO in info) or
  *		read-write: a remount, an emergency remount (sysrq u), or,
@@ -292,8 +293,10 @@
  *	posts the differences, shortly after the change, in mount id
  *	order.  A mount attached and detached again before the module reads
  *	the table, or an attribute changed and changed back, yields no
- *	record; propagation changes (shared, slave) and mount expiry of
- *	their own are not reported (expiry shows as WQ_MOUNT_UNMOUNT).
+ *	record; a mount detached and another attached elsewhere in between,
+ *	which got the freed id and the same device and root, shows as a
+ *	move; propagation changes (shared, slave) and mount expiry of their
+ *	own are not reported (expiry shows as WQ_MOUNT_UNMOUNT).
  *	Removal posts the 8-byte removal record.
  *
  * Limits (module parameters, see modinfo watch_queue)
