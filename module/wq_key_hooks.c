@@ -12,11 +12,14 @@
  * caller holds a reference to every key a handler reads, and handlers run
  * with preemption disabled, so they only read the key and post.
  */
+#include <keys/request_key_auth-type.h>
+#include <linux/cred.h>
 #include <linux/key.h>
 #include <linux/kprobes.h>
 #include <linux/moduleparam.h>
 #include <linux/ptrace.h>
 #include <linux/string.h>
+#include <uapi/linux/keyctl.h>
 #include "wq_key_hooks.h"
 #include "wq_key_slots.h"
 #include "wq_keys.h"
@@ -26,6 +29,8 @@
 
 struct wq_kr_data {
 	const struct key	*key;
+	struct key		**out;		/* look_up_user_keyrings */
+	key_serial_t		id;		/* chown/setperm: the id given */
 	key_serial_t		keyring;
 	int			slot;
 	u32			aux;
@@ -56,17 +61,27 @@ static long kr_ret(struct pt_regs *regs)
 	return (long)regs_return_value(regs);
 }
 
-/* Entry handler that only remembers the key in argument 0 */
+/*
+ * Entry handlers that remember the key in argument 0, and skip the return
+ * probe (return 1) for a key nobody watches: key_update is the hot path,
+ * and a return probe costs as much again as the entry.
+ */
+static int watched_entry(struct kretprobe_instance *ri, const struct key *key)
+{
+	if (!wq_key_watched(key->serial))
+		return 1;
+	kr_data(ri)->key = key;
+	return 0;
+}
+
 static int key0_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	kr_data(ri)->key = kr_key_arg(regs, 0);
-	return 0;
+	return watched_entry(ri, kr_key_arg(regs, 0));
 }
 
 static int keyref0_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	kr_data(ri)->key = kr_keyref_arg(regs, 0);
-	return 0;
+	return watched_entry(ri, kr_keyref_arg(regs, 0));
 }
 
 /* __key_instantiate_and_link(key, prep, keyring, authkey, edit) */
@@ -228,41 +243,126 @@ static int find_update_ret(struct kretprobe_instance *ri,
 	return 0;
 }
 
-/* keyctl_chown_key(id, ...), keyctl_setperm_key(id, perm) */
+/*
+ * keyctl_chown_key(id, ...), keyctl_setperm_key(id, perm) act on the key
+ * lookup_user_key(id) gives.  That lookup runs for nearly every keyctl, so
+ * rather than probe it, the key is found again on return: a positive id is
+ * the serial itself; the task's own keyrings are in its credentials, which
+ * only the task changes (the lookup may just have installed one); the user
+ * keyrings come from look_up_user_keyrings(), probed for that alone.
+ */
 static int setattr_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	kr_data(ri)->slot = wq_key_slot_claim(WQ_KEY_OP_SETATTR);
+	struct wq_kr_data *d = kr_data(ri);
+
+	d->id = (key_serial_t)kr_arg(regs, 0);
+	d->slot = wq_key_slot_claim(WQ_KEY_OP_SETATTR);
+	if (d->slot >= 0)
+		wq_key_slot(d->slot)->id = d->id;
 	return 0;
+}
+
+/* keyctl_chown_key(id, -1, -1) succeeds without a lookup or a record. */
+static int chown_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if ((u32)kr_arg(regs, 1) == (u32)-1 && (u32)kr_arg(regs, 2) == (u32)-1)
+		return 1;
+	return setattr_entry(ri, regs);
+}
+
+/* The destination keyring of the request_key() being serviced */
+static const struct key *requestor_keyring(const struct key *authkey)
+{
+	const struct request_key_auth *rka;
+
+	/* Revoking the auth key frees its record after an RCU grace period. */
+	rka = authkey ? rcu_dereference(authkey->payload.rcu_data0) : NULL;
+	return rka ? rka->dest_keyring : NULL;
+}
+
+static key_serial_t special_key_serial(key_serial_t id)
+{
+	const struct cred *cred = current_cred();
+	const struct key *key = NULL;
+	key_serial_t serial = 0;
+
+	rcu_read_lock();
+	switch (id) {
+	case KEY_SPEC_THREAD_KEYRING:
+		key = cred->thread_keyring;
+		break;
+	case KEY_SPEC_PROCESS_KEYRING:
+		key = cred->process_keyring;
+		break;
+	case KEY_SPEC_SESSION_KEYRING:
+		key = cred->session_keyring;
+		break;
+	case KEY_SPEC_REQKEY_AUTH_KEY:
+		key = cred->request_key_auth;
+		break;
+	case KEY_SPEC_REQUESTOR_KEYRING:
+		key = requestor_keyring(cred->request_key_auth);
+		break;
+	}
+	if (key)
+		serial = key->serial;
+	rcu_read_unlock();
+	return serial;
 }
 
 static int setattr_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
 	struct wq_key_slot *s = wq_key_slot(d->slot);
+	key_serial_t serial;
 
-	if (kr_ret(regs) == 0 && s && s->serial)
-		wq_key_notify(s->serial, WQ_KEY_SETATTR, 0);
+	/* Without a slot (all busy), only the user keyrings are not known. */
+	if (kr_ret(regs) == 0) {
+		serial = d->id > 0 ? d->id : s ? s->serial : 0;
+		if (!serial)
+			serial = special_key_serial(d->id);
+		if (serial)
+			wq_key_notify(serial, WQ_KEY_SETATTR, 0);
+	}
 	wq_key_slot_release(d->slot);
 	return 0;
 }
 
 /*
- * lookup_user_key() runs for nearly every keyctl: set up its return probe
- * only inside keyctl_chown_key/keyctl_setperm_key, whose key it names.
+ * look_up_user_keyrings(&user, &user_session): how lookup_user_key()
+ * resolves KEY_SPEC_USER_KEYRING and KEY_SPEC_USER_SESSION_KEYRING.  Also
+ * called elsewhere (request_key, session joins): only a keyctl_chown or
+ * keyctl_setperm of one of those ids takes the return probe.
  */
-static int lookup_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	return wq_key_slot_current(WQ_KEY_OP_SETATTR) ? 0 : 1;
-}
-
-/* lookup_user_key(): the key a keyctl_chown/setperm acts on */
-static int lookup_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int user_keyrings_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
 {
 	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_SETATTR);
-	long ret = kr_ret(regs);
+	struct wq_kr_data *d = kr_data(ri);
 
-	if (s && !s->serial && !IS_ERR_VALUE(ret))
-		s->serial = key_ref_to_ptr((key_ref_t)ret)->serial;
+	if (!s || s->serial)
+		return 1;
+	if (s->id == KEY_SPEC_USER_KEYRING)
+		d->out = (struct key **)kr_arg(regs, 0);
+	else if (s->id == KEY_SPEC_USER_SESSION_KEYRING)
+		d->out = (struct key **)kr_arg(regs, 1);
+	else
+		return 1;
+	return d->out ? 0 : 1;
+}
+
+static int user_keyrings_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_SETATTR);
+	const struct key *key;
+
+	/* d->out is the caller's local, still live: it holds a reference. */
+	if (!s || kr_ret(regs) != 0)
+		return 0;
+	key = *kr_data(ri)->out;
+	if (key)
+		s->serial = key->serial;
 	return 0;
 }
 
@@ -405,9 +505,9 @@ static struct wq_key_hook wq_key_hooks[] = {
 	KR("key_invalidate", inval_entry, inval_ret),
 	KR("key_set_timeout", key0_entry, timeout_ret),
 	KR("keyring_restrict", keyref0_entry, restrict_ret),
-	KR("keyctl_chown_key", setattr_entry, setattr_ret),
+	KR("keyctl_chown_key", chown_entry, setattr_ret),
 	KR("keyctl_setperm_key", setattr_entry, setattr_ret),
-	KR("lookup_user_key", lookup_entry, lookup_ret),
+	KR("look_up_user_keyrings", user_keyrings_entry, user_keyrings_ret),
 	{ .names = { "security_key_free" }, .pre = destroy_pre },
 	{ .names = { "key_schedule_gc" }, .pre = revoke_won_pre, .optional = true },
 	{ .names = { "key_schedule_gc_links" }, .pre = inval_won_pre,

@@ -26,6 +26,7 @@ struct wq_key_slot {
 	const struct key	*key;		/* the key acted on, if known */
 	key_serial_t		serial;		/* its serial, 0 if not known */
 	key_serial_t		from;		/* key_move: source keyring */
+	key_serial_t		id;		/* chown/setperm: the id given */
 	u32			aux;
 	bool			done;		/* its record is already posted */
 };

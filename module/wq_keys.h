@@ -15,6 +15,7 @@ void wq_keys_exit(void);
 
 /* Called from the hooks; any context. */
 void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux);
+bool wq_key_watched(key_serial_t serial);
 void wq_key_destroyed(key_serial_t serial);
 
 #endif /* _WQ_KEYS_H */

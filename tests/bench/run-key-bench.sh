@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Guest script (tests/vm/run-lane --script tests/bench/run-key-bench.sh LANE):
-# the cost of keyctl(KEYCTL_UPDATE) in four configurations measured side by
+# the cost of keyctl(KEYCTL_UPDATE) in five configurations measured side by
 # side, interleaved in rounds (the order rotates every round) so that drift
 # hits them all alike:
 #   not loaded     watch_queue.ko not loaded
@@ -20,6 +20,8 @@
 # loaded", then the targets, judged on the percentile figure, as PASS/MISS
 # lines; the same goes to $WQ_OUT/key-bench.txt.  A figure printer, not a
 # test: a MISS does not fail the run, an error does.
+# Run with WQ_ICOUNT=0 (tests/vm/README.md), the guest clock counts
+# instructions: the figures are then instructions per update.
 #
 # Environment: WQ_MODDIR, WQ_BIN, WQ_OUT (set by run-lane), WQ_TESTMODDIR
 # (to reload wq_test.ko if it was loaded); optional KEY_BENCH_ROUNDS (7),

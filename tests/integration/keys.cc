@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <sched.h>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -60,7 +61,9 @@ unsigned long hooks_missed(const HookState& s) {
 // /etc/request-key.d entry sending "wqkeys:*" user keys to a helper that
 // acts on the callout information "<action> <delay seconds> [<argument>]"
 // with keyutils' own keyctl(1): instantiate with the argument as payload,
-// reject with the argument as error, or negate; the key is also linked into
+// reject with the argument as error, negate, or set the requestor's
+// destination keyring's permissions (KEY_SPEC_REQUESTOR_KEYRING) to the
+// argument and instantiate; the key is also linked into
 // the requestor's session keyring (%S).  The guest's root is a throw-away
 // overlay; both files are removed afterwards anyway.
 class RequestKeyHelper {
@@ -79,6 +82,8 @@ public:
                    "instantiate) exec /bin/keyctl instantiate \"$key\" \"$3\" \"$ring\" ;;\n"
                    "reject) exec /bin/keyctl reject \"$key\" 30 \"$3\" \"$ring\" ;;\n"
                    "negate) exec /bin/keyctl negate \"$key\" 30 \"$ring\" ;;\n"
+                   "setperm-requestor) /bin/keyctl setperm -8 \"$3\" || exit 1\n"
+                   "  exec /bin/keyctl instantiate \"$key\" x \"$ring\" ;;\n"
                    "esac\n"
                    "exit 1\n");
         std::filesystem::permissions(script_, std::filesystem::perms::owner_all);
@@ -229,6 +234,85 @@ TEST_CASE("special key ids are resolved in the caller's context", "[keys]") {
     // The watch is on the keyring itself: removing it by serial works.
     unwatch(q, s.id);
     CHECK(events(q) == Events{removal_event(3, s.id)});
+}
+
+namespace {
+
+// Events through run_in_child()'s numbers: a count, then the fields.
+void put_events(std::vector<long>& out, const Events& evs) {
+    out.push_back(static_cast<long>(evs.size()));
+    for (const Event& e : evs) {
+        for (const std::uint64_t v :
+             {std::uint64_t{e.type}, std::uint64_t{e.subtype}, std::uint64_t{e.length},
+              std::uint64_t{e.watch_id}, std::uint64_t{e.type_info}, e.object, e.aux}) {
+            out.push_back(static_cast<long>(v));
+        }
+    }
+}
+
+Events take_events(const std::vector<long>& in, std::size_t& pos) {
+    Events evs(static_cast<std::size_t>(in.at(pos++)));
+    for (Event& e : evs) {
+        e.type = static_cast<std::uint32_t>(in.at(pos++));
+        e.subtype = static_cast<std::uint32_t>(in.at(pos++));
+        e.length = static_cast<std::uint32_t>(in.at(pos++));
+        e.watch_id = static_cast<std::uint32_t>(in.at(pos++));
+        e.type_info = static_cast<std::uint32_t>(in.at(pos++));
+        e.object = static_cast<std::uint64_t>(in.at(pos++));
+        e.aux = static_cast<std::uint64_t>(in.at(pos++));
+    }
+    return evs;
+}
+
+} // namespace
+
+// keyctl_chown/keyctl_setperm take special ids too: the record names the
+// keyring the id resolves to for the caller, and no other.  The attributes
+// are set to what they are (still a change for upstream), so the user
+// keyrings, which outlive the test, are left as they were.  In a child
+// process: the thread and process keyrings it creates go with it, where
+// they would change what later tests' request_key() calls find.
+TEST_CASE("SETATTR of keyrings named by special ids", "[keys]") {
+    const Session s;
+    struct Spec {
+        const char* name;
+        Serial id;
+    };
+    const std::array specs{
+        Spec{"thread", KEY_SPEC_THREAD_KEYRING},
+        Spec{"process", KEY_SPEC_PROCESS_KEYRING},
+        Spec{"session", KEY_SPEC_SESSION_KEYRING},
+        Spec{"user", KEY_SPEC_USER_KEYRING},
+        Spec{"user session", KEY_SPEC_USER_SESSION_KEYRING},
+    };
+    Queue q = key_queue();
+    const auto change_each = [&] {
+        std::vector<long> out;
+        for (std::size_t i = 0; i < specs.size(); ++i) {
+            const auto ring = static_cast<Serial>(
+                keyctl_or_throw("create the keyring", KEYCTL_GET_KEYRING_ID, arg(specs[i].id), 1));
+            watch(q, ring, static_cast<int>(20 + i));
+            out.push_back(ring);
+            setperm(specs[i].id, key_perm(ring));
+            put_events(out, events(q));
+            chown(specs[i].id, ::geteuid(), static_cast<gid_t>(-1));
+            put_events(out, events(q));
+        }
+        return out;
+    };
+    const std::vector<long> got = run_in_child([] { return true; }, change_each);
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        const auto ring = static_cast<Serial>(got.at(pos++));
+        INFO(specs[i].name << " keyring " << ring);
+        const Events setattr{key_event(WQ_KEY_SETATTR, static_cast<std::uint32_t>(20 + i), ring)};
+        CHECK(take_events(got, pos) == setattr); // setperm
+        CHECK(take_events(got, pos) == setattr); // chown
+        if (specs[i].id == KEY_SPEC_SESSION_KEYRING) {
+            CHECK(ring == s.id);
+        }
+    }
+    CHECK(pos == got.size());
 }
 
 // ---- one record per operation --------------------------------------------------
@@ -839,7 +923,19 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
         CHECK(try_watch(qk, k, 2) == EKEYREJECTED);
         // Asked again, the negative key is found: no new key, no record.
         CHECK(request_key("user", desc, "reject 0 rejected", dest) == -EKEYREJECTED);
-        CHECK(events(qd).empty());
+        CHECK(events(qd) == Events{});
+    }
+    SECTION("the helper sets the requestor's keyring's permissions") {
+        const std::uint32_t perm = key_perm(dest);
+        std::ostringstream callout;
+        callout << "setperm-requestor 0 0x" << std::hex << perm;
+        const Serial k = request_key("user", unique("req-attr"), callout.str(), dest);
+        CHECK(k > 0);
+        const Events got = events(qd);
+        REQUIRE(got.size() == 2);
+        CHECK(got[0] == key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k)));
+        CHECK(got[1] == key_event(WQ_KEY_SETATTR, 1, dest));
+        CHECK(key_perm(dest) == perm);
     }
     SECTION("negated by the helper") {
         const std::string desc = unique("negated");

@@ -5,6 +5,7 @@
 // std::system_error with errno and what was attempted.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -161,6 +162,19 @@ inline void set_timeout(Serial key, unsigned seconds) {
 }
 
 // KEYCTL_RESTRICT_KEYRING with no type: no more links at all.
+// The permissions mask, from KEYCTL_DESCRIBE's "type;uid;gid;perm;desc".
+inline std::uint32_t key_perm(Serial key) {
+    std::array<char, 512> buf{};
+    keyctl_or_throw("KEYCTL_DESCRIBE", KEYCTL_DESCRIBE, arg(key),
+                    reinterpret_cast<unsigned long>(buf.data()), buf.size());
+    std::istringstream in(buf.data());
+    std::string field;
+    for (int i = 0; i < 4; ++i) {
+        std::getline(in, field, ';');
+    }
+    return static_cast<std::uint32_t>(std::stoul(field, nullptr, 16));
+}
+
 inline int try_restrict(Serial ring) {
     return try_keyctl(KEYCTL_RESTRICT_KEYRING, arg(ring), 0, 0);
 }
