@@ -55,6 +55,12 @@ void wq_init_watch_list(struct wq_watch_list *wlist,
 struct wq_queue *wq_queue_get(int fd);
 void wq_queue_put(struct wq_queue *q);
 
+/* A watch request's common fields: watch id 0..255 adds, -1 removes. */
+static inline bool wq_watch_req_valid(s32 watch_id, u32 flags, u32 reserved)
+{
+	return !flags && !reserved && watch_id >= -1 && watch_id <= 0xff;
+}
+
 /*
  * Allocate a watch on @q for object @id tagged @watch_id (0..255), charged
  * to the current user's watch limit.  Free with wq_watch_free() if it is not

@@ -5,65 +5,45 @@
  * The global list is the original series' device_watchers: one watch list,
  * object id 0, that gets every block error and every USB event.  Disk
  * watches are kept per disk, keyed by the disk's device number in stat(2)'s
- * encoding (also their object id), in a hash table the block probe searches
+ * encoding (also their object id), in a wq_objtab the block probe searches
  * under RCU, as key watches are kept per serial.
  *
  * The block tracepoint is armed while any device watch exists, the USB
  * hooks while a global watch exists.  Arming happens in the ioctl under
- * wq_devices_mutex; when the last watch goes, a work item disarms under
- * the same mutex.  The disk table only changes under the mutex too.
+ * wq_devices_mutex; when the last watch of either kind goes, the disk
+ * table's idle work disarms under the same mutex.  The disk table only
+ * changes under the mutex too.
  */
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hashtable.h>
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/workqueue.h>
 #include "wq_block.h"
 #include "wq_devices.h"
+#include "wq_objtab.h"
 #include "wq_queue.h"
 #include "wq_usb.h"
 
-struct wq_disk_obj {
-	struct hlist_node	node;		/* wq_disk_table, RCU */
-	u64			dev;
-	struct wq_watch_list	wlist;
-	struct rcu_head		rcu;
-};
-
 static struct wq_watch_list wq_global_list;
-static DEFINE_HASHTABLE(wq_disk_table, 6);
+/* Watched disks by device number, also the records' object id. */
+static struct wq_objtab wq_disk_tab;
 /* Serialises watch changes, arming and disarming, and disk table changes. */
 static DEFINE_MUTEX(wq_devices_mutex);
 static atomic_t wq_global_watches = ATOMIC_INIT(0);
-static atomic_t wq_disk_watches = ATOMIC_INIT(0);
-static void wq_devices_idle_work(struct work_struct *work);
-static DECLARE_WORK(wq_devices_idle, wq_devices_idle_work);
-
-static struct wq_disk_obj *wq_disk_find(u64 dev)
-{
-	struct wq_disk_obj *obj;
-
-	hash_for_each_possible_rcu(wq_disk_table, obj, node, dev)
-		if (obj->dev == dev)
-			return obj;
-	return NULL;
-}
 
 void wq_devices_post_block(struct wq_block_notification *n)
 {
-	struct wq_disk_obj *obj;
+	struct wq_obj *obj;
 
 	if (atomic_read(&wq_global_watches))
 		wq_post(&wq_global_list, &n->watch, 0);
-	if (!atomic_read(&wq_disk_watches))
+	if (!wq_objtab_watched(&wq_disk_tab))
 		return;
 	rcu_read_lock();
-	obj = wq_disk_find(n->dev);
+	obj = wq_objtab_find(&wq_disk_tab, n->dev);
 	if (obj)
 		wq_post(&obj->wlist, &n->watch, n->dev);
 	rcu_read_unlock();
@@ -75,69 +55,22 @@ void wq_devices_post_usb(struct wq_notification *n)
 		wq_post(&wq_global_list, n, 0);
 }
 
+/* The disk table's idle work serves the global list as well. */
 static void wq_global_release_watch(struct wq_watch *watch)
 {
 	if (atomic_dec_and_test(&wq_global_watches))
-		schedule_work(&wq_devices_idle);
-}
-
-static void wq_disk_release_watch(struct wq_watch *watch)
-{
-	if (atomic_dec_and_test(&wq_disk_watches))
-		schedule_work(&wq_devices_idle);
+		wq_objtab_kick_idle(&wq_disk_tab);
 }
 
 /* Disarm what no watch needs any more; wq_devices_mutex held. */
-static void wq_devices_disarm_unused(void)
+static void wq_devices_disarm_unused(struct wq_objtab *tab)
 {
 	if (atomic_read(&wq_global_watches))
 		return;
 	wq_usb_disarm();
-	if (atomic_read(&wq_disk_watches))
+	if (wq_objtab_watched(tab))
 		return;
 	wq_block_disarm();
-}
-
-/* Drop the disk objects, once no disk watch (and no release) is left. */
-static void wq_disks_prune(void)
-{
-	struct wq_disk_obj *obj;
-	struct hlist_node *tmp;
-	unsigned int bkt;
-
-	if (atomic_read(&wq_disk_watches))
-		return;
-	hash_for_each_safe(wq_disk_table, bkt, tmp, obj, node) {
-		if (hlist_empty(&obj->wlist.watchers)) {
-			hash_del_rcu(&obj->node);
-			/* Queues closing concurrently may still look at it. */
-			kfree_rcu(obj, rcu);
-		}
-	}
-}
-
-static void wq_devices_idle_work(struct work_struct *work)
-{
-	mutex_lock(&wq_devices_mutex);
-	wq_devices_disarm_unused();
-	wq_disks_prune();
-	mutex_unlock(&wq_devices_mutex);
-}
-
-/* Add @w to @wlist, counted in @count first so no racing post is skipped. */
-static int wq_devices_add(struct wq_watch_list *wlist, struct wq_watch *w,
-			  atomic_t *count)
-{
-	int ret;
-
-	atomic_inc(count);
-	ret = wq_add_watch(wlist, w);
-	if (ret) {
-		wq_watch_free(w);
-		if (atomic_dec_and_test(count))
-			schedule_work(&wq_devices_idle);
-	}
-	return ret;
 }
 
 static int wq_global_add(struct wq_queue *q, u8 watch_id)
@@ -158,60 +91,35 @@ static int wq_global_add(struct wq_queue *q, u8 watch_id)
 		ret = PTR_ERR(w);
 		goto err;
 	}
-	return wq_devices_add(&wq_global_list, w, &wq_global_watches);
+	/* Counted first so that a post racing with the add is not skipped. */
+	atomic_inc(&wq_global_watches);
+	ret = wq_add_watch(&wq_global_list, w);
+	if (ret) {
+		wq_watch_free(w);
+		if (atomic_dec_and_test(&wq_global_watches))
+			wq_objtab_kick_idle(&wq_disk_tab);
+	}
+	return ret;
 
 err:
 	/* Nothing may be left armed for no watch. */
-	wq_devices_disarm_unused();
+	wq_devices_disarm_unused(&wq_disk_tab);
 	return ret;
 }
 
 static int wq_disk_add(struct wq_queue *q, u64 dev, u8 watch_id)
 {
-	struct wq_disk_obj *obj;
-	struct wq_watch *w;
 	int ret;
 
 	if (!wq_block_available())
 		return -EOPNOTSUPP;
 	ret = wq_block_arm();
-	if (ret)
-		goto err;
-	w = wq_watch_alloc(q, dev, watch_id);
-	if (IS_ERR(w)) {
-		ret = PTR_ERR(w);
-		goto err;
+	if (ret) {
+		wq_devices_disarm_unused(&wq_disk_tab);
+		return ret;
 	}
-	/* Stays valid after unlock: freeing needs wq_devices_mutex. */
-	rcu_read_lock();
-	obj = wq_disk_find(dev);
-	rcu_read_unlock();
-	if (!obj) {
-		obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
-		if (!obj) {
-			wq_watch_free(w);
-			ret = -ENOMEM;
-			goto err;
-		}
-		obj->dev = dev;
-		wq_init_watch_list(&obj->wlist, wq_disk_release_watch);
-		hash_add_rcu(wq_disk_table, &obj->node, dev);
-	}
-	return wq_devices_add(&obj->wlist, w, &wq_disk_watches);
-
-err:
-	wq_devices_disarm_unused();
-	return ret;
-}
-
-static int wq_disk_remove(struct wq_queue *q, u64 dev)
-{
-	struct wq_disk_obj *obj;
-
-	rcu_read_lock();
-	obj = wq_disk_find(dev);
-	rcu_read_unlock();
-	return obj ? wq_remove_watch(&obj->wlist, q, dev) : -EBADSLT;
+	return wq_objtab_watch(&wq_disk_tab, q, dev, dev, sizeof(struct wq_obj),
+			       NULL, watch_id);
 }
 
 /*
@@ -249,8 +157,7 @@ long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.__reserved || req.watch_id < -1 ||
-	    req.watch_id > 0xff)
+	if (!wq_watch_req_valid(req.watch_id, req.flags, req.__reserved))
 		return -EINVAL;
 
 	if (req.blk_fd == -1) {
@@ -271,7 +178,7 @@ long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	else if (req.watch_id >= 0)
 		ret = wq_disk_add(q, dev, req.watch_id);
 	else
-		ret = wq_disk_remove(q, dev);
+		ret = wq_objtab_remove_watch(&wq_disk_tab, dev, dev, q);
 	mutex_unlock(&wq_devices_mutex);
 	return ret;
 }
@@ -281,6 +188,8 @@ int wq_devices_init(void)
 	int ret;
 
 	wq_init_watch_list(&wq_global_list, wq_global_release_watch);
+	wq_objtab_init(&wq_disk_tab, &wq_devices_mutex,
+		       wq_devices_disarm_unused);
 	ret = wq_block_init();
 	if (ret)
 		return ret;
@@ -290,11 +199,6 @@ int wq_devices_init(void)
 void wq_devices_exit(void)
 {
 	/* No queue is open (they pin the module), so no watch remains. */
-	flush_work(&wq_devices_idle);
-	mutex_lock(&wq_devices_mutex);
-	wq_devices_disarm_unused();
-	wq_disks_prune();
-	mutex_unlock(&wq_devices_mutex);
+	wq_objtab_exit(&wq_disk_tab);
 	wq_usb_exit();
-	WARN_ON(!hash_empty(wq_disk_table));
 }

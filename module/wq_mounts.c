@@ -325,8 +325,7 @@ long wq_mounts_watch_ioctl(struct wq_queue *q, const void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.__reserved || req.watch_id < -1 ||
-	    req.watch_id > 0xff)
+	if (!wq_watch_req_valid(req.watch_id, req.flags, req.__reserved))
 		return -EINVAL;
 	if (req.fd < 0)
 		return -EBADF;

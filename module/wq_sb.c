@@ -13,62 +13,50 @@
  * filesystem that bypassed the shutdown hook could never have its address
  * reused silently by another one.
  *
- * Table changes take wq_sb_table_lock (irq-safe: shutdown is seen from a
- * kprobe); watch and unwatch are serialised with arming and disarming by
- * wq_sb_mutex; the hooks are disarmed by a work item once the last watch
- * is gone, as for keys.
+ * The table is a wq_objtab (its object id is sb_id); watch and unwatch are
+ * serialised with arming and disarming by wq_sb_mutex; the hooks are
+ * disarmed by the table's idle work once the last watch is gone, as for
+ * keys.
  */
 #include <linux/file.h>
-#include <linux/hashtable.h>
 #include <linux/jiffies.h>
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/workqueue.h>
+#include "wq_objtab.h"
 #include "wq_queue.h"
 #include "wq_sb.h"
 #include "wq_sb_hooks.h"
 
 struct wq_sb_obj {
-	struct hlist_node	node;		/* wq_sb_table, RCU */
-	const struct super_block *sb;		/* never dereferenced */
-	u64			sb_id;		/* st_dev encoding */
+	struct wq_obj		obj;		/* key: the address; id: sb_id */
 	unsigned long		enospc_next;	/* jiffies, rate limit */
 	/* The filesystem stopped writing after an error: errors are noise. */
 	bool			stopped;
-	struct wq_watch_list	wlist;
-	struct rcu_head		rcu;
 };
 
-static DEFINE_HASHTABLE(wq_sb_table, 6);
-static DEFINE_SPINLOCK(wq_sb_table_lock);
+static struct wq_objtab wq_sb_tab;
 static DEFINE_MUTEX(wq_sb_mutex);
-static atomic_t wq_sb_watches = ATOMIC_INIT(0);
-static void wq_sb_idle_work(struct work_struct *work);
-static DECLARE_WORK(wq_sb_idle, wq_sb_idle_work);
 
+/* The records' object id: st_dev's encoding */
 static u64 wq_sb_id(const struct super_block *sb)
 {
 	return huge_encode_dev(sb->s_dev);
 }
 
-static struct wq_sb_obj *wq_sb_find(const struct super_block *sb)
+static u64 wq_sb_key(const struct super_block *sb)
 {
-	struct wq_sb_obj *obj;
-
-	hash_for_each_possible_rcu(wq_sb_table, obj, node, (unsigned long)sb)
-		if (obj->sb == sb)
-			return obj;
-	return NULL;
+	return (unsigned long)sb;
 }
 
 /* Under rcu_read_lock(); the superblock is live (a hook is inside it). */
 static struct wq_sb_obj *wq_sb_find_live(const struct super_block *sb)
 {
-	struct wq_sb_obj *obj = wq_sb_find(sb);
+	struct wq_obj *obj = wq_objtab_find(&wq_sb_tab, wq_sb_key(sb));
 
-	return obj && obj->sb_id == wq_sb_id(sb) ? obj : NULL;
+	if (!obj || obj->id != wq_sb_id(sb))
+		return NULL;
+	return container_of(obj, struct wq_sb_obj, obj);
 }
 
 static void wq_sb_post_obj(struct wq_sb_obj *obj, u8 subtype, u32 info_flags,
@@ -77,7 +65,7 @@ static void wq_sb_post_obj(struct wq_sb_obj *obj, u8 subtype, u32 info_flags,
 	struct wq_superblock_error_notification n = {
 		.s.watch.type	= WQ_TYPE_SUPERBLOCK,
 		.s.watch.subtype = subtype,
-		.s.sb_id	= obj->sb_id,
+		.s.sb_id	= obj->obj.id,
 	};
 
 	if (subtype == WQ_SB_READONLY) {
@@ -92,7 +80,7 @@ static void wq_sb_post_obj(struct wq_sb_obj *obj, u8 subtype, u32 info_flags,
 		n.aux = aux;
 		n.ino = ino;
 	}
-	wq_post(&obj->wlist, &n.s.watch, obj->sb_id);
+	wq_post(&obj->obj.wlist, &n.s.watch, obj->obj.id);
 }
 
 void wq_sb_post(const struct super_block *sb, u8 subtype, u32 info_flags,
@@ -100,7 +88,7 @@ void wq_sb_post(const struct super_block *sb, u8 subtype, u32 info_flags,
 {
 	struct wq_sb_obj *obj;
 
-	if (!atomic_read(&wq_sb_watches))
+	if (!wq_objtab_watched(&wq_sb_tab))
 		return;
 	rcu_read_lock();
 	obj = wq_sb_find_live(sb);
@@ -112,16 +100,17 @@ void wq_sb_post(const struct super_block *sb, u8 subtype, u32 info_flags,
 void wq_sb_post_dev(dev_t dev, u8 subtype, u32 error, u32 aux, u64 ino)
 {
 	u64 sb_id = huge_encode_dev(dev);
-	struct wq_sb_obj *obj;
+	struct wq_obj *obj;
 	unsigned int bkt;
 
-	if (!atomic_read(&wq_sb_watches))
+	if (!wq_objtab_watched(&wq_sb_tab))
 		return;
 	/* Rare events (quota warnings): a walk of the small table will do. */
 	rcu_read_lock();
-	hash_for_each_rcu(wq_sb_table, bkt, obj, node) {
-		if (obj->sb_id == sb_id) {
-			wq_sb_post_obj(obj, subtype, 0, error, aux, ino);
+	hash_for_each_rcu(wq_sb_tab.table, bkt, obj, node) {
+		if (obj->id == sb_id) {
+			wq_sb_post_obj(container_of(obj, struct wq_sb_obj, obj),
+				       subtype, 0, error, aux, ino);
 			break;
 		}
 	}
@@ -134,7 +123,7 @@ bool wq_sb_enospc_due(const struct super_block *sb)
 	unsigned long next;
 	bool due = false;
 
-	if (!atomic_read(&wq_sb_watches))
+	if (!wq_objtab_watched(&wq_sb_tab))
 		return false;
 	rcu_read_lock();
 	obj = wq_sb_find_live(sb);
@@ -150,127 +139,33 @@ bool wq_sb_enospc_due(const struct super_block *sb)
 
 void wq_sb_destroyed(const struct super_block *sb)
 {
-	struct wq_sb_obj *obj;
-	unsigned long flags;
-
-	if (!atomic_read(&wq_sb_watches))
-		return;
-	spin_lock_irqsave(&wq_sb_table_lock, flags);
-	obj = wq_sb_find(sb);
-	if (obj)
-		hash_del_rcu(&obj->node);
-	spin_unlock_irqrestore(&wq_sb_table_lock, flags);
-	if (!obj)
-		return;
-	wq_remove_watch_list(&obj->wlist, obj->sb_id);
-	/* Queues closing concurrently may still look at obj->wlist. */
-	kfree_rcu(obj, rcu);
+	wq_objtab_destroy(&wq_sb_tab, wq_sb_key(sb));
 }
 
-static void wq_sb_release_watch(struct wq_watch *watch)
+/* Only with no object left may the shutdown hook go. */
+static void wq_sb_idle(struct wq_objtab *tab)
 {
-	if (atomic_dec_and_test(&wq_sb_watches))
-		schedule_work(&wq_sb_idle);
+	if (hash_empty(tab->table))
+		wq_sb_hooks_disarm();
 }
 
-/* Last watch gone: drop the emptied objects, then disarm the hooks. */
-static void wq_sb_idle_work(struct work_struct *work)
+static void wq_sb_obj_init(struct wq_obj *obj)
 {
-	struct hlist_node *tmp;
-	struct wq_sb_obj *obj;
-	unsigned int bkt;
-
-	mutex_lock(&wq_sb_mutex);
-	if (atomic_read(&wq_sb_watches) == 0) {
-		spin_lock_irq(&wq_sb_table_lock);
-		hash_for_each_safe(wq_sb_table, bkt, tmp, obj, node) {
-			if (hlist_empty(&obj->wlist.watchers)) {
-				hash_del_rcu(&obj->node);
-				kfree_rcu(obj, rcu);
-			}
-		}
-		spin_unlock_irq(&wq_sb_table_lock);
-		/* Only with no object left may the shutdown hook go. */
-		if (hash_empty(wq_sb_table))
-			wq_sb_hooks_disarm();
-	}
-	mutex_unlock(&wq_sb_mutex);
-}
-
-/* Find or insert the object for @sb; wq_sb_mutex held, @sb pinned. */
-static struct wq_sb_obj *wq_sb_get_obj(const struct super_block *sb)
-{
-	struct wq_sb_obj *obj;
-
-	/* Stays valid after unlock: freeing needs the mutex or a shutdown. */
-	rcu_read_lock();
-	obj = wq_sb_find(sb);
-	rcu_read_unlock();
-	if (obj)
-		return obj;
-	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
-	if (!obj)
-		return NULL;
-	obj->sb = sb;
-	obj->sb_id = wq_sb_id(sb);
-	obj->enospc_next = jiffies;
-	wq_init_watch_list(&obj->wlist, wq_sb_release_watch);
-	spin_lock_irq(&wq_sb_table_lock);
-	hash_add_rcu(wq_sb_table, &obj->node, (unsigned long)sb);
-	spin_unlock_irq(&wq_sb_table_lock);
-	return obj;
+	container_of(obj, struct wq_sb_obj, obj)->enospc_next = jiffies;
 }
 
 static int wq_sb_add_watch(struct wq_queue *q, struct super_block *sb,
 			   u8 watch_id)
 {
-	struct wq_sb_obj *obj;
-	struct wq_watch *w;
-	int ret;
-
 	/* Before the object exists, so that its shutdown cannot be missed. */
-	ret = wq_sb_hooks_arm(sb);
+	int ret = wq_sb_hooks_arm(sb);
+
 	if (ret)
 		return ret;
-	w = wq_watch_alloc(q, wq_sb_id(sb), watch_id);
-	if (IS_ERR(w)) {
-		ret = PTR_ERR(w);
-		goto err;
-	}
-	obj = wq_sb_get_obj(sb);
-	if (!obj) {
-		wq_watch_free(w);
-		ret = -ENOMEM;
-		goto err;
-	}
-	/* Counted first so that a post racing with the add is not skipped. */
-	atomic_inc(&wq_sb_watches);
-	ret = wq_add_watch(&obj->wlist, w);
-	if (ret) {
-		wq_watch_free(w);
-		if (atomic_dec_and_test(&wq_sb_watches))
-			schedule_work(&wq_sb_idle);
-	}
-	return ret;
-
-err:
-	/* Nothing may stay armed for no watch. */
-	if (!atomic_read(&wq_sb_watches))
-		schedule_work(&wq_sb_idle);
-	return ret;
-}
-
-static int wq_sb_remove_watch(struct wq_queue *q, struct super_block *sb)
-{
-	struct wq_sb_obj *obj;
-	int ret = -EBADSLT;
-
-	rcu_read_lock();
-	obj = wq_sb_find_live(sb);
-	if (obj)
-		ret = wq_remove_watch(&obj->wlist, q, obj->sb_id);
-	rcu_read_unlock();
-	return ret;
+	BUILD_BUG_ON(offsetof(struct wq_sb_obj, obj) != 0);
+	return wq_objtab_watch(&wq_sb_tab, q, wq_sb_key(sb), wq_sb_id(sb),
+			       sizeof(struct wq_sb_obj), wq_sb_obj_init,
+			       watch_id);
 }
 
 long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
@@ -281,8 +176,7 @@ long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.__reserved || req.watch_id < -1 ||
-	    req.watch_id > 0xff)
+	if (!wq_watch_req_valid(req.watch_id, req.flags, req.__reserved))
 		return -EINVAL;
 	if (!wq_sb_available())
 		return -EOPNOTSUPP;
@@ -301,7 +195,9 @@ long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	if (req.watch_id >= 0)
 		ret = wq_sb_add_watch(q, file_inode(file)->i_sb, req.watch_id);
 	else
-		ret = wq_sb_remove_watch(q, file_inode(file)->i_sb);
+		ret = wq_objtab_remove_watch(&wq_sb_tab,
+					     wq_sb_key(file_inode(file)->i_sb),
+					     wq_sb_id(file_inode(file)->i_sb), q);
 	mutex_unlock(&wq_sb_mutex);
 	fput(file);
 	return ret;
@@ -319,15 +215,12 @@ bool wq_sb_fs_errors_available(void)
 
 int wq_sb_init(void)
 {
+	wq_objtab_init(&wq_sb_tab, &wq_sb_mutex, wq_sb_idle);
 	return wq_sb_hooks_init();
 }
 
 void wq_sb_exit(void)
 {
 	/* No queue is open (they pin the module), so no watch remains. */
-	flush_work(&wq_sb_idle);
-	mutex_lock(&wq_sb_mutex);
-	wq_sb_hooks_disarm();
-	mutex_unlock(&wq_sb_mutex);
-	WARN_ON(!hash_empty(wq_sb_table));
+	wq_objtab_exit(&wq_sb_tab);
 }

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The watched objects of one source (keys, disks, superblocks): one object
+ * per watched thing, holding its watch list, found by a u64 key.
+ *
+ * Posters look objects up under RCU, in any context.  Objects are added
+ * under the source's mutex.  They go either when their thing is destroyed
+ * (wq_objtab_destroy(), from a hook: the watchers get removal records) or,
+ * once the table's last watch is gone, in the table's idle work, which then
+ * lets the source disarm its hooks, under the same mutex.  Objects are
+ * freed after an RCU grace period: posters and closing queues may still be
+ * looking at their watch lists.
+ */
+#ifndef _WQ_OBJTAB_H
+#define _WQ_OBJTAB_H
+
+#include <linux/atomic.h>
+#include <linux/hashtable.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include "wq_core.h"
+
+struct wq_objtab;
+
+/* The first member of a source's object */
+struct wq_obj {
+	struct hlist_node	node;		/* tab->table, RCU */
+	struct wq_objtab	*tab;
+	u64			key;
+	u64			id;		/* the records' object id */
+	struct wq_watch_list	wlist;
+	struct rcu_head		rcu;
+};
+
+struct wq_objtab {
+	DECLARE_HASHTABLE(table, 8);
+	/* Table changes; irq-safe because destruction is seen from kprobes. */
+	spinlock_t		lock;
+	struct mutex		*mutex;		/* the source's */
+	/*
+	 * Watches on all the objects: raised before a watch is added, dropped
+	 * after it left its list, so 0 means every list is empty.
+	 */
+	atomic_t		watches;
+	struct work_struct	idle_work;
+	/* Run by the idle work, mutex held, after the emptied objects went. */
+	void			(*idle)(struct wq_objtab *tab);
+};
+
+void wq_objtab_init(struct wq_objtab *tab, struct mutex *mutex,
+		    void (*idle)(struct wq_objtab *tab));
+/* Module exit (no queue is open): run the idle work a last time. */
+void wq_objtab_exit(struct wq_objtab *tab);
+
+/* Any context: false while no watch exists, the posters' fast path. */
+static inline bool wq_objtab_watched(struct wq_objtab *tab)
+{
+	return atomic_read(&tab->watches) != 0;
+}
+
+/* Under rcu_read_lock() or the mutex. */
+struct wq_obj *wq_objtab_find(struct wq_objtab *tab, u64 key);
+
+/*
+ * Add a watch by @q tagged @watch_id on the object for @key, created if
+ * need be (@size bytes, struct wq_obj first, the rest zeroed, then @init
+ * if not NULL) with @id as its records' object id.  Mutex held, the
+ * source's hooks armed; on failure the idle work runs, so nothing stays
+ * armed for no watch.  EBUSY: @q watches that object already.
+ */
+int wq_objtab_watch(struct wq_objtab *tab, struct wq_queue *q, u64 key,
+		    u64 id, size_t size, void (*init)(struct wq_obj *obj),
+		    u8 watch_id);
+/* Remove @q's watch on the object @key whose id is @id; EBADSLT if none. */
+int wq_objtab_remove_watch(struct wq_objtab *tab, u64 key, u64 id,
+			   struct wq_queue *q);
+/* The thing behind @key is being destroyed; any context. */
+void wq_objtab_destroy(struct wq_objtab *tab, u64 key);
+/* Have the idle work run (a source's other watch list went idle too). */
+void wq_objtab_kick_idle(struct wq_objtab *tab);
+
+#endif /* _WQ_OBJTAB_H */
