@@ -13,12 +13,8 @@
 set -u
 : "${WQ_EXAMPLES:?WQ_EXAMPLES is not set}"
 
-failures=0
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	failures=$((failures + 1))
-}
+# shellcheck source=tests/integration/check-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 
 # Waits up to 10 s for an extended regex in a file.
 wait_for_line() { # file regex

@@ -18,33 +18,10 @@ readonly DEVICE=/dev/watch_queue
 readonly PERM_ALL=0x3f3f0000 # possessor and user: all permissions
 readonly SESSION_MARK=WQ_KEYCTL_COMPAT_IN_SESSION
 
-failures=0
 kernel_notify=0 # the kernel itself has key notifications (the library then passes through)
-work=
-bg_pids=()
 
-pass() {
-	echo "PASS $1"
-}
-
-fail() {
-	echo "FAIL $1: $2"
-	failures=$((failures + 1))
-}
-
-# A failed precondition: nothing else can be checked.
-fatal() {
-	fail "$1" "$2"
-	exit 1
-}
-
-cleanup() {
-	local pid
-	for pid in "${bg_pids[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	[[ -n $work ]] && rm -rf "$work"
-}
+# shellcheck source=tests/integration/check-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 
 # keyctl with the compat library preloaded.
 ckeyctl() {
@@ -336,7 +313,7 @@ main() {
 		exec keyctl session - bash "${BASH_SOURCE[0]}" "$@"
 	fi
 
-	trap cleanup EXIT
+	trap check_cleanup EXIT
 	work=$(mktemp -d "${TMPDIR:-/tmp}/keyctl_compat.XXXXXX") || fatal setup "mktemp failed"
 
 	check_supports

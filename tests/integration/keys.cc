@@ -923,7 +923,7 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
         CHECK(try_watch(qk, k, 2) == EKEYREJECTED);
         // Asked again, the negative key is found: no new key, no record.
         CHECK(request_key("user", desc, "reject 0 rejected", dest) == -EKEYREJECTED);
-        CHECK(events(qd) == Events{});
+        CHECK(events(qd).empty());
     }
     SECTION("the helper sets the requestor's keyring's permissions") {
         const std::uint32_t perm = key_perm(dest);

@@ -17,32 +17,8 @@ readonly WAIT=${WQ_WQMON_WAIT:-30}
 readonly SESSION_MARK=WQ_WQMON_IN_SESSION
 readonly KEY_LINE='^KEY   \[[0-9]+\.[0-9]{6}\] '
 
-failures=0
-work=
-bg_pids=()
-
-pass() { echo "PASS $1"; }
-
-fail() {
-	echo "FAIL $1: $2"
-	failures=$((failures + 1))
-}
-
-fatal() {
-	fail "$1" "$2"
-	exit 1
-}
-
-cleanup() {
-	local pid
-	for pid in "${bg_pids[@]}"; do
-		kill -CONT "$pid" 2>/dev/null
-		kill "$pid" 2>/dev/null
-	done
-	[[ -n $work ]] && rm -rf "$work"
-}
-
-show() { tr '\n' '|' <"$1" | cut -c1-400; }
+# shellcheck source=tests/integration/check-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 
 # wait_for FILE ERE [COUNT]: true once FILE has COUNT (1) lines matching ERE.
 wait_for() {
@@ -315,7 +291,7 @@ if [[ ${!SESSION_MARK:-} != 1 ]]; then
 	exec keyctl session - "$0" "$@"
 fi
 
-trap cleanup EXIT
+trap check_cleanup EXIT
 work=$(mktemp -d)
 check_preconditions
 check_help_and_usage

@@ -305,4 +305,9 @@ const IoctlCall* FakeSys::last_ioctl(unsigned long request) const noexcept {
     return nullptr;
 }
 
+std::size_t FakeSys::ioctl_count(unsigned long request) const noexcept {
+    return static_cast<std::size_t>(std::ranges::count_if(
+        ioctls, [request](const IoctlCall& call) { return call.request == request; }));
+}
+
 } // namespace libtest

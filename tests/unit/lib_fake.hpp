@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -116,6 +118,33 @@ public:
     long keyctl_watch_key(std::int32_t key, int fd, int watch_id) noexcept override;
 
     [[nodiscard]] const IoctlCall* last_ioctl(unsigned long request) const noexcept;
+    // How many ioctls of @request were made.
+    [[nodiscard]] std::size_t ioctl_count(unsigned long request) const noexcept;
 };
+
+// Queue options that send the queue's system calls to @sys.
+inline watchqueue::QueueOptions with(FakeSys& sys,
+                                     watchqueue::Backend backend = watchqueue::Backend::automatic) {
+    watchqueue::QueueOptions o;
+    o.sys = &sys;
+    o.backend = backend;
+    return o;
+}
+
+// A recorded ioctl's argument as T; throws (failing the test) if there was
+// no such call or its argument is shorter than T, or, with @exact, longer.
+template <class T>
+T arg_of(const IoctlCall* call, bool exact = false) {
+    if (call == nullptr) {
+        throw std::runtime_error("no such ioctl call");
+    }
+    if (call->arg.size() < sizeof(T) || (exact && call->arg.size() != sizeof(T))) {
+        throw std::runtime_error("ioctl argument of " + std::to_string(call->arg.size()) +
+                                 " bytes, expected " + std::to_string(sizeof(T)));
+    }
+    T value{};
+    std::memcpy(&value, call->arg.data(), sizeof(T));
+    return value;
+}
 
 } // namespace libtest

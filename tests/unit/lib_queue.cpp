@@ -8,26 +8,9 @@
 #include "lib_fake.hpp"
 
 namespace wq = watchqueue;
+using libtest::arg_of;
 using libtest::FakeSys;
-
-namespace {
-
-template <class T>
-T arg_of(const libtest::IoctlCall* call) {
-    REQUIRE(call != nullptr);
-    REQUIRE(call->arg.size() >= sizeof(T));
-    T value{};
-    std::memcpy(&value, call->arg.data(), sizeof(T));
-    return value;
-}
-
-wq::QueueOptions with(FakeSys& sys) {
-    wq::QueueOptions o;
-    o.sys = &sys;
-    return o;
-}
-
-} // namespace
+using libtest::with;
 
 TEST_CASE("open sizes the queue in notes by default, or in bytes") {
     FakeSys sys;

@@ -7,46 +7,21 @@
 #include "lib_fake.hpp"
 
 namespace wq = watchqueue;
+using libtest::arg_of;
 using libtest::FakeSys;
-
-namespace {
-
-template <class T>
-T arg_of(const libtest::IoctlCall* call) {
-    REQUIRE(call != nullptr);
-    REQUIRE(call->arg.size() == sizeof(T));
-    T value{};
-    std::memcpy(&value, call->arg.data(), sizeof(T));
-    return value;
-}
-
-wq::QueueOptions with(FakeSys& sys) {
-    wq::QueueOptions o;
-    o.sys = &sys;
-    return o;
-}
-
-std::size_t count_of(const FakeSys& sys, unsigned long request) {
-    std::size_t n = 0;
-    for (const auto& call : sys.ioctls) {
-        n += call.request == request ? 1 : 0;
-    }
-    return n;
-}
-
-} // namespace
+using libtest::with;
 
 TEST_CASE("filesystem watches: WQ_IOC_WATCH_SB with the descriptor and id") {
     FakeSys sys;
     wq::Queue q(with(sys));
     q.watch_filesystem(7, 3);
-    auto w = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB));
+    auto w = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB), true);
     CHECK(w.fd == 7);
     CHECK(w.watch_id == 3);
     CHECK(w.flags == 0);
     CHECK(w.__reserved == 0);
     q.unwatch_filesystem(8);
-    w = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB));
+    w = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB), true);
     CHECK(w.fd == 8);
     CHECK(w.watch_id == -1);
     CHECK_FALSE(sys.last_ioctl(WQ_IOC_WATCH_MOUNT));
@@ -56,13 +31,13 @@ TEST_CASE("mount watches: WQ_IOC_WATCH_MOUNT with the directory and id") {
     FakeSys sys;
     wq::Queue q(with(sys));
     q.watch_mounts(9, 255);
-    auto w = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT));
+    auto w = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT), true);
     CHECK(w.fd == 9);
     CHECK(w.watch_id == 255);
     CHECK(w.flags == 0);
     CHECK(w.__reserved == 0);
     q.unwatch_mounts(9);
-    w = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT));
+    w = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT), true);
     CHECK(w.watch_id == -1);
     CHECK_FALSE(sys.last_ioctl(WQ_IOC_WATCH_SB));
 }
@@ -79,8 +54,8 @@ TEST_CASE("bad ids and descriptors are refused before any ioctl") {
     CHECK(ec == std::errc::bad_file_descriptor);
     q.unwatch_mounts(-1, ec);
     CHECK(ec == std::errc::bad_file_descriptor);
-    CHECK(count_of(sys, WQ_IOC_WATCH_SB) == 0);
-    CHECK(count_of(sys, WQ_IOC_WATCH_MOUNT) == 0);
+    CHECK(sys.ioctl_count(WQ_IOC_WATCH_SB) == 0);
+    CHECK(sys.ioctl_count(WQ_IOC_WATCH_MOUNT) == 0);
     q.watch_filesystem(7, 0, ec);
     CHECK_FALSE(ec);
 }
@@ -119,8 +94,8 @@ TEST_CASE("a notification pipe has no filesystem or mount watches") {
     CHECK(ec == std::errc::operation_not_supported);
     q.watch_mounts(7, 0, ec);
     CHECK(ec == std::errc::operation_not_supported);
-    CHECK(count_of(sys, WQ_IOC_WATCH_SB) == 0);
-    CHECK(count_of(sys, WQ_IOC_WATCH_MOUNT) == 0);
+    CHECK(sys.ioctl_count(WQ_IOC_WATCH_SB) == 0);
+    CHECK(sys.ioctl_count(WQ_IOC_WATCH_MOUNT) == 0);
     CHECK(sys.keyctls.empty());
     try {
         q.watch_filesystem(7, 0);

@@ -9,28 +9,13 @@
 #include "lib_fake.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "wqmon_helpers.hpp"
 #include <nlohmann/json.hpp>
 
 namespace wq = watchqueue;
 using Json = nlohmann::json;
-
-namespace {
-
-wq::Record decode(const std::vector<std::byte>& buf) {
-    return wq::decode_record({buf.data(), buf.size()});
-}
-
-std::optional<wqmon::Options> parse(std::vector<std::string> args, int& rc) {
-    args.insert(args.begin(), "wqmon");
-    std::vector<char*> argv;
-    argv.reserve(args.size());
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    return wqmon::parse(static_cast<int>(argv.size()), argv.data(), rc);
-}
-
-} // namespace
+using wqmontest::decode;
+using wqmontest::parse;
 
 TEST_CASE("key arguments: special ids and serials") {
     CHECK(wqmon::parse_key("@s") == wq::key_spec::session);

@@ -16,29 +16,20 @@
 #include "options.hpp"
 #include "output.hpp"
 #include "watches.hpp"
+#include "wqmon_helpers.hpp"
 #include <nlohmann/json.hpp>
 
 namespace wq = watchqueue;
 using Json = nlohmann::json;
+using wqmontest::decode;
+using wqmontest::parse;
 using SB = wq::SuperblockSubtype;
 using MS = wq::MountSubtype;
+using libtest::arg_of;
 using libtest::FakeSys;
+using libtest::with;
 
 namespace {
-
-wq::Record decode(const std::vector<std::byte>& buf) {
-    return wq::decode_record({buf.data(), buf.size()});
-}
-
-std::optional<wqmon::Options> parse(std::vector<std::string> args, int& rc) {
-    args.insert(args.begin(), "wqmon");
-    std::vector<char*> argv;
-    argv.reserve(args.size());
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    return wqmon::parse(static_cast<int>(argv.size()), argv.data(), rc);
-}
 
 // A directory with one file in it, removed at the end of the test.
 struct TempTree {
@@ -64,13 +55,6 @@ struct TempTree {
     }
 };
 
-wq::QueueOptions with(FakeSys& sys) {
-    wq::QueueOptions o;
-    o.sys = &sys;
-    o.backend = wq::Backend::device;
-    return o;
-}
-
 // The message add_watches() fails with ("" if it does not).
 std::string fatal_of(wq::Queue& q, const wqmon::Options& o) {
     wqmon::WatchLabels labels;
@@ -80,15 +64,6 @@ std::string fatal_of(wq::Queue& q, const wqmon::Options& o) {
         return f.message;
     }
     return "";
-}
-
-template <class T>
-T arg_of(const libtest::IoctlCall* call) {
-    REQUIRE(call != nullptr);
-    REQUIRE(call->arg.size() == sizeof(T));
-    T value{};
-    std::memcpy(&value, call->arg.data(), sizeof(T));
-    return value;
 }
 
 } // namespace
@@ -281,17 +256,17 @@ TEST_CASE("JSON of mount records") {
 TEST_CASE("--fs and --mounts add their watches after the keys, labelled by path") {
     const TempTree tree;
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q(with(sys, wq::Backend::device));
     wqmon::Options o;
     o.keys.push_back({"@s", wq::key_spec::session});
     o.fs = {tree.file};
     o.mounts = {tree.dir};
     wqmon::WatchLabels labels;
     wqmon::add_watches(q, o, labels);
-    const auto sb = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB));
+    const auto sb = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB), true);
     CHECK(sb.watch_id == 1);
     CHECK(sb.fd >= 0);
-    const auto mnt = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT));
+    const auto mnt = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT), true);
     CHECK(mnt.watch_id == 2);
     CHECK(mnt.fd >= 0);
     CHECK(labels == wqmon::WatchLabels{{0, "@s"}, {1, tree.file}, {2, tree.dir}});
@@ -303,7 +278,7 @@ TEST_CASE("--fs and --mounts add their watches after the keys, labelled by path"
 TEST_CASE("--fs and --mounts errors: clear messages with the errno") {
     const TempTree tree;
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q(with(sys, wq::Backend::device));
     wqmon::Options o;
 
     o.fs = {tree.dir + "/missing"};
@@ -343,7 +318,7 @@ TEST_CASE("--fs and --mounts errors: clear messages with the errno") {
 
 TEST_CASE("more watches than watch ids is an error, before any is added") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q(with(sys, wq::Backend::device));
     wqmon::Options o;
     o.fs.assign(200, "/");
     o.mounts.assign(56, "/");
