@@ -157,6 +157,24 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
     CHECK_FALSE(st.armed);
 }
 
+// A watch refused after the hooks were armed for it (here by the per-user
+// watch limit, which root is exempt from) must not leave them armed.
+TEST_CASE("a key watch refused past the watch limit leaves the hooks disarmed", "[keys]") {
+    const Session s;
+    const Serial k = new_user_key(unique("limit"), "x", s.id);
+    REQUIRE_FALSE(wait_hooks(false).armed);
+    const ParamGuard limit("max_user_watches");
+    limit.set(0);
+    const auto out = run_unprivileged([k] {
+        const Queue q = key_queue();
+        return std::vector<long>{try_watch(q, k, 1)};
+    });
+    CHECK(out == std::vector<long>{EAGAIN});
+    const HookState st = wait_hooks(false);
+    INFO("key_hooks: " << st.line);
+    CHECK_FALSE(st.armed);
+}
+
 // ---- watch ids and arguments ------------------------------------------------
 
 TEST_CASE("key records carry the watch id in WQ_INFO_ID", "[keys]") {
