@@ -86,7 +86,7 @@ wqmon_scenario() {
 	say "add a second key to @s, unlink it"
 	keyctl unlink "$(keyctl add user wqmon-demo-2 x @s)" @s >/dev/null
 	say "revoke the first key";           keyctl revoke "$key"
-	disk=$(basename "$(ls -d /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block/* | head -n 1)")
+	disk=$(basename "$(ls -d /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*/block/* | sed -n 1p)")
 	say "read sector 2048 of the scsi_debug disk /dev/$disk (a medium error)"
 	dd if="/dev/$disk" of=/dev/null bs=512 skip=2048 count=1 iflag=direct 2>/dev/null || true
 	say "plug a USB gadget into the dummy controller, then unplug it"
