@@ -12,7 +12,11 @@
  * under rcu_read_lock() may always lock that watch's queue.
  *
  * Lock order: wlist->lock, then the queue's lock.  Posting takes only the
- * queue's lock (irq-safe), so it may happen in any context.
+ * queue's lock (irq-safe), so it may happen in any context.  Both are raw
+ * spinlocks: posts and destructions come from kprobe handlers and hard
+ * interrupts, where PREEMPT_RT's sleeping spinlock_t must not be taken.
+ * Their critical sections are short and bounded (list links, one record
+ * copy), as raw spinlocks require.
  */
 #ifndef _WQ_CORE_H
 #define _WQ_CORE_H
@@ -30,8 +34,16 @@ struct wq_user;
 
 struct wq_watch_list {
 	struct hlist_head	watchers;	/* RCU; changes under lock */
-	spinlock_t		lock;
-	/* Called (process context, no locks held) when a watch leaves the list */
+	raw_spinlock_t		lock;
+	/*
+	 * Called when a watch has left the list, in the context of whoever
+	 * removed it, with no locks held: process context for an unwatch or
+	 * a closing queue, but a probe handler (atomic, also on PREEMPT_RT)
+	 * when a source destroys a watched object from a hook with
+	 * wq_remove_watch_list().  Such a source's release must not sleep
+	 * and may take only raw spinlocks.  The watch itself is freed after
+	 * a grace period.
+	 */
 	void (*release_watch)(struct wq_watch *watch);
 };
 

@@ -11,14 +11,14 @@
 
 static struct wq_key_slot wq_key_slots[WQ_KEY_SLOTS];
 static atomic_t wq_key_slots_used = ATOMIC_INIT(0);
-static DEFINE_SPINLOCK(wq_key_slots_lock);
+static DEFINE_RAW_SPINLOCK(wq_key_slots_lock);
 
 int wq_key_slot_claim(enum wq_key_op op)
 {
 	unsigned long flags;
 	int i;
 
-	spin_lock_irqsave(&wq_key_slots_lock, flags);
+	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
 	for (i = 0; i < WQ_KEY_SLOTS; i++) {
 		if (!wq_key_slots[i].task) {
 			wq_key_slots[i] = (struct wq_key_slot){
@@ -28,7 +28,7 @@ int wq_key_slot_claim(enum wq_key_op op)
 			break;
 		}
 	}
-	spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
 	return i < WQ_KEY_SLOTS ? i : -1;
 }
 
@@ -43,10 +43,10 @@ void wq_key_slot_release(int idx)
 
 	if (idx < 0)
 		return;
-	spin_lock_irqsave(&wq_key_slots_lock, flags);
+	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
 	wq_key_slots[idx].task = NULL;
 	atomic_dec(&wq_key_slots_used);
-	spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
 }
 
 struct wq_key_slot *wq_key_slot_current(enum wq_key_op op)
@@ -57,7 +57,7 @@ struct wq_key_slot *wq_key_slot_current(enum wq_key_op op)
 
 	if (!atomic_read(&wq_key_slots_used))
 		return NULL;
-	spin_lock_irqsave(&wq_key_slots_lock, flags);
+	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
 	for (i = 0; i < WQ_KEY_SLOTS; i++) {
 		if (wq_key_slots[i].task == current &&
 		    wq_key_slots[i].op == op) {
@@ -65,7 +65,7 @@ struct wq_key_slot *wq_key_slot_current(enum wq_key_op op)
 			break;
 		}
 	}
-	spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
 	return found;
 }
 
@@ -73,8 +73,8 @@ void wq_key_slots_reset(void)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&wq_key_slots_lock, flags);
+	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
 	memset(wq_key_slots, 0, sizeof(wq_key_slots));
 	atomic_set(&wq_key_slots_used, 0);
-	spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
 }

@@ -11,7 +11,7 @@ void wq_objtab_init(struct wq_objtab *tab, struct mutex *mutex,
 		    void (*idle)(struct wq_objtab *tab))
 {
 	hash_init(tab->table);
-	spin_lock_init(&tab->lock);
+	raw_spin_lock_init(&tab->lock);
 	tab->mutex = mutex;
 	atomic_set(&tab->watches, 0);
 	INIT_WORK(&tab->idle_work, wq_objtab_idle_work);
@@ -54,14 +54,14 @@ static void wq_objtab_prune(struct wq_objtab *tab)
 	struct wq_obj *obj;
 	unsigned int bkt;
 
-	spin_lock_irq(&tab->lock);
+	raw_spin_lock_irq(&tab->lock);
 	hash_for_each_safe(tab->table, bkt, tmp, obj, node) {
 		if (hlist_empty(&obj->wlist.watchers)) {
 			hash_del_rcu(&obj->node);
 			kfree_rcu(obj, rcu);
 		}
 	}
-	spin_unlock_irq(&tab->lock);
+	raw_spin_unlock_irq(&tab->lock);
 }
 
 static void wq_objtab_idle_work(struct work_struct *work)
@@ -104,9 +104,9 @@ static struct wq_obj *wq_objtab_get(struct wq_objtab *tab, u64 key, u64 id,
 	 * watch could be added to it since, as its thing is gone.
 	 */
 	if (obj && !WARN_ON_ONCE(!hlist_empty(&obj->wlist.watchers))) {
-		spin_lock_irq(&tab->lock);
+		raw_spin_lock_irq(&tab->lock);
 		hash_del_rcu(&obj->node);
-		spin_unlock_irq(&tab->lock);
+		raw_spin_unlock_irq(&tab->lock);
 		kfree_rcu(obj, rcu);
 	}
 	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
@@ -118,9 +118,9 @@ static struct wq_obj *wq_objtab_get(struct wq_objtab *tab, u64 key, u64 id,
 	wq_init_watch_list(&obj->wlist, wq_objtab_release_watch);
 	if (init)
 		init(obj);
-	spin_lock_irq(&tab->lock);
+	raw_spin_lock_irq(&tab->lock);
 	hash_add_rcu(tab->table, &obj->node, key);
-	spin_unlock_irq(&tab->lock);
+	raw_spin_unlock_irq(&tab->lock);
 	return obj;
 }
 
@@ -176,11 +176,11 @@ void wq_objtab_destroy(struct wq_objtab *tab, u64 key)
 
 	if (!wq_objtab_watched(tab))
 		return;
-	spin_lock_irqsave(&tab->lock, flags);
+	raw_spin_lock_irqsave(&tab->lock, flags);
 	obj = wq_objtab_find(tab, key);
 	if (obj)
 		hash_del_rcu(&obj->node);
-	spin_unlock_irqrestore(&tab->lock, flags);
+	raw_spin_unlock_irqrestore(&tab->lock, flags);
 	if (!obj)
 		return;
 	wq_remove_watch_list(&obj->wlist, obj->id);

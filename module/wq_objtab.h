@@ -35,8 +35,11 @@ struct wq_obj {
 
 struct wq_objtab {
 	DECLARE_HASHTABLE(table, 8);
-	/* Table changes; irq-safe because destruction is seen from kprobes. */
-	spinlock_t		lock;
+	/*
+	 * Table changes; irq-safe and raw because destruction is seen from
+	 * kprobe handlers (atomic, also on PREEMPT_RT).
+	 */
+	raw_spinlock_t		lock;
 	struct mutex		*mutex;		/* the source's */
 	/*
 	 * Watches on all the objects: raised before a watch is added, dropped

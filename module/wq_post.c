@@ -102,9 +102,9 @@ bool wq_queue_post(struct wq_queue *q, const struct wq_notification *n)
 			 wq_record_len(n) % WQ_RECORD_ALIGN))
 		return false;
 
-	spin_lock_irqsave(&q->lock, flags);
+	raw_spin_lock_irqsave(&q->lock, flags);
 	ok = wq_queue_post_locked(q, n);
-	spin_unlock_irqrestore(&q->lock, flags);
+	raw_spin_unlock_irqrestore(&q->lock, flags);
 	if (ok)
 		wq_queue_kick(q);
 	return ok;
@@ -116,10 +116,10 @@ void wq_queue_flush_loss(struct wq_queue *q)
 
 	if (!READ_ONCE(q->pending_loss))
 		return;
-	spin_lock_irqsave(&q->lock, flags);
+	raw_spin_lock_irqsave(&q->lock, flags);
 	if (q->pending_loss)
 		wq_queue_post_locked(q, NULL);
-	spin_unlock_irqrestore(&q->lock, flags);
+	raw_spin_unlock_irqrestore(&q->lock, flags);
 }
 
 void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id)

@@ -37,7 +37,7 @@ struct wq_queue *wq_queue_create(void)
 		kfree(q);
 		return ERR_PTR(ret);
 	}
-	spin_lock_init(&q->lock);
+	raw_spin_lock_init(&q->lock);
 	INIT_HLIST_HEAD(&q->watches);
 	mutex_init(&q->mutex);
 	init_waitqueue_head(&q->waitq);
@@ -104,9 +104,9 @@ EXPORT_SYMBOL_GPL(wq_queue_get);
 /* The file is closing: refuse further posts and watches, drop watches. */
 void wq_queue_release(struct wq_queue *q)
 {
-	spin_lock_irq(&q->lock);
+	raw_spin_lock_irq(&q->lock);
 	q->dead = true;
-	spin_unlock_irq(&q->lock);
+	raw_spin_unlock_irq(&q->lock);
 	wq_queue_clear_watches(q);
 	wq_queue_put(q);
 }
@@ -155,9 +155,9 @@ int wq_queue_size(struct wq_queue *q, u64 bytes)
 		ret = -ENOMEM;
 		goto out;
 	}
-	spin_lock_irq(&q->lock);
+	raw_spin_lock_irq(&q->lock);
 	q->ring = ring;
-	spin_unlock_irq(&q->lock);
+	raw_spin_unlock_irq(&q->lock);
 	ret = 0;
 out:
 	mutex_unlock(&q->mutex);

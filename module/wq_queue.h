@@ -18,9 +18,10 @@ struct mem_cgroup;
 struct wq_queue {
 	/*
 	 * Producer side: ring head, pending loss, dead flag and the list of
-	 * watches.  Taken with irqs off: posts come from any context.
+	 * watches.  Taken with irqs off: posts come from any context.  Raw:
+	 * see the lock notes in wq_core.h.
 	 */
-	spinlock_t		lock;
+	raw_spinlock_t		lock;
 	bool			dead;		/* closing: posts and new watches refused */
 	struct hlist_head	watches;
 	u64			head;		/* kernel copy of the producer position */

@@ -22,7 +22,7 @@ struct wq_user {
 };
 
 static DEFINE_HASHTABLE(wq_users, 6);
-/* irq-safe: a watch may end (and put its user) in atomic context */
+/* irq-safe: a watch puts its user from an RCU callback (softirq) */
 static DEFINE_SPINLOCK(wq_users_lock);
 
 static struct wq_user *wq_user_find(kuid_t uid)

@@ -19,7 +19,7 @@ void wq_init_watch_list(struct wq_watch_list *wlist,
 			void (*release_watch)(struct wq_watch *))
 {
 	INIT_HLIST_HEAD(&wlist->watchers);
-	spin_lock_init(&wlist->lock);
+	raw_spin_lock_init(&wlist->lock);
 	wlist->release_watch = release_watch;
 }
 EXPORT_SYMBOL_GPL(wq_init_watch_list);
@@ -59,30 +59,32 @@ struct wq_watch *wq_watch_alloc(struct wq_queue *q, u64 id, u8 watch_id)
 }
 EXPORT_SYMBOL_GPL(wq_watch_alloc);
 
-/* Everything but the queue reference, which posters may still follow. */
+/* Everything but the watch count, which its removal already gave back. */
 static void wq_watch_put_owner(struct wq_watch *w)
 {
 	put_cred(w->cred);
-	wq_user_uncharge_watch(w->user);
 	wq_user_put(w->user);
-}
-
-static void wq_watch_free_rcu(struct rcu_head *rcu)
-{
-	struct wq_watch *w = container_of(rcu, struct wq_watch, rcu);
-
 	/* May drop the last queue reference: that frees via a workqueue. */
 	wq_queue_put(w->queue);
 	kfree(w);
+}
+
+/*
+ * A grace period after the watch left its list: no poster can still see
+ * it.  An RCU callback, not the remover: that may be a probe handler, where
+ * the user table's lock (a sleeping lock on PREEMPT_RT) must not be taken.
+ */
+static void wq_watch_free_rcu(struct rcu_head *rcu)
+{
+	wq_watch_put_owner(container_of(rcu, struct wq_watch, rcu));
 }
 
 void wq_watch_free(struct wq_watch *w)
 {
 	if (!w)
 		return;
+	wq_user_uncharge_watch(w->user);
 	wq_watch_put_owner(w);
-	wq_queue_put(w->queue);
-	kfree(w);
 }
 EXPORT_SYMBOL_GPL(wq_watch_free);
 
@@ -93,14 +95,14 @@ int wq_add_watch(struct wq_watch_list *wlist, struct wq_watch *watch)
 	struct wq_watch *w;
 	int ret = 0;
 
-	spin_lock_irqsave(&wlist->lock, flags);
+	raw_spin_lock_irqsave(&wlist->lock, flags);
 	hlist_for_each_entry(w, &wlist->watchers, list_node) {
 		if (w->queue == q && w->id == watch->id) {
 			ret = -EBUSY;
 			goto out;
 		}
 	}
-	spin_lock(&q->lock);
+	raw_spin_lock(&q->lock);
 	if (q->dead) {
 		ret = -ENOENT;
 	} else {
@@ -108,9 +110,9 @@ int wq_add_watch(struct wq_watch_list *wlist, struct wq_watch *watch)
 		hlist_add_head(&watch->queue_node, &q->watches);
 		hlist_add_head_rcu(&watch->list_node, &wlist->watchers);
 	}
-	spin_unlock(&q->lock);
+	raw_spin_unlock(&q->lock);
 out:
-	spin_unlock_irqrestore(&wlist->lock, flags);
+	raw_spin_unlock_irqrestore(&wlist->lock, flags);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(wq_add_watch);
@@ -136,14 +138,15 @@ static void wq_watch_detach(struct wq_watch *w, bool notify, u64 id)
 	rcu_read_lock();
 	if (notify)
 		posted = wq_queue_post(q, &rm.watch);
-	spin_lock_irqsave(&q->lock, flags);
+	raw_spin_lock_irqsave(&q->lock, flags);
 	hlist_del_init(&w->queue_node);
-	spin_unlock_irqrestore(&q->lock, flags);
+	raw_spin_unlock_irqrestore(&q->lock, flags);
 	rcu_read_unlock();
 
 	if (w->wlist->release_watch)
 		w->wlist->release_watch(w);
-	wq_watch_put_owner(w);
+	/* Atomic: a removed watch frees its slot in the user's limit at once. */
+	wq_user_uncharge_watch(w->user);
 	call_rcu(&w->rcu, wq_watch_free_rcu);
 }
 
@@ -152,7 +155,7 @@ int wq_remove_watch(struct wq_watch_list *wlist, struct wq_queue *q, u64 id)
 	struct wq_watch *w, *found = NULL;
 	unsigned long flags;
 
-	spin_lock_irqsave(&wlist->lock, flags);
+	raw_spin_lock_irqsave(&wlist->lock, flags);
 	hlist_for_each_entry(w, &wlist->watchers, list_node) {
 		if (w->queue == q && w->id == id) {
 			hlist_del_init_rcu(&w->list_node);
@@ -160,7 +163,7 @@ int wq_remove_watch(struct wq_watch_list *wlist, struct wq_queue *q, u64 id)
 			break;
 		}
 	}
-	spin_unlock_irqrestore(&wlist->lock, flags);
+	raw_spin_unlock_irqrestore(&wlist->lock, flags);
 	if (!found)
 		return -EBADSLT;
 	wq_watch_detach(found, true, id);
@@ -174,12 +177,12 @@ void wq_remove_watch_list(struct wq_watch_list *wlist, u64 id)
 	struct wq_watch *w;
 
 	for (;;) {
-		spin_lock_irqsave(&wlist->lock, flags);
+		raw_spin_lock_irqsave(&wlist->lock, flags);
 		w = hlist_empty(&wlist->watchers) ? NULL :
 		    hlist_entry(wlist->watchers.first, struct wq_watch, list_node);
 		if (w)
 			hlist_del_init_rcu(&w->list_node);
-		spin_unlock_irqrestore(&wlist->lock, flags);
+		raw_spin_unlock_irqrestore(&wlist->lock, flags);
 		if (!w)
 			return;
 		wq_watch_detach(w, true, id);
@@ -200,21 +203,21 @@ void wq_queue_clear_watches(struct wq_queue *q)
 
 	for (;;) {
 		rcu_read_lock();
-		spin_lock_irq(&q->lock);
+		raw_spin_lock_irq(&q->lock);
 		w = hlist_empty(&q->watches) ? NULL :
 		    hlist_entry(q->watches.first, struct wq_watch, queue_node);
-		spin_unlock_irq(&q->lock);
+		raw_spin_unlock_irq(&q->lock);
 		if (!w) {
 			rcu_read_unlock();
 			return;
 		}
 		/* w and its wlist stay valid: both are freed after RCU. */
 		wlist = w->wlist;
-		spin_lock_irq(&wlist->lock);
+		raw_spin_lock_irq(&wlist->lock);
 		owned = !hlist_unhashed(&w->list_node);
 		if (owned)
 			hlist_del_init_rcu(&w->list_node);
-		spin_unlock_irq(&wlist->lock);
+		raw_spin_unlock_irq(&wlist->lock);
 		rcu_read_unlock();
 
 		if (owned)
