@@ -160,6 +160,11 @@ if [ "$mod_failed" -eq 0 ]; then
     else
         run_check_suite stress "$WQ_BIN/tests/stress/wq-stress" --seconds "${WQ_STRESS_SECONDS:-15}"
     fi
+    # trinity and stress-ng against the device, unprivileged (debug lane,
+    # or any lane by name: WQ_SUITES=fuzz).
+    if [ "${WQ_LANE:-}" = debug ] || [[ " ${WQ_SUITES:-} " == *" fuzz "* ]]; then
+        run_check_suite fuzz "$WQ_SRC/tests/debug-kernel/fuzz"
+    fi
 else
     log "modules not usable: no suite run"
 fi
