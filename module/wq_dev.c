@@ -269,7 +269,7 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case WQ_IOC_SET_SIZE:
 		if (arg < 1 || arg > WQ_MAX_NOTES)
 			return -EINVAL;
-		return wq_queue_size(q, arg * WQ_NOTE_SIZE);
+		return wq_queue_size_notes(q, arg);
 	case WQ_IOC_SET_RING_BYTES:
 		if (get_user(bytes, (u64 __user *)uarg))
 			return -EFAULT;

@@ -44,6 +44,31 @@ static void wq_count_loss_locked(struct wq_queue *q, struct wq_ring *ring)
 }
 
 /*
+ * A queue sized in notes holds at most rec_max records: forget the ones
+ * the consumer has read (@tail, already checked), then say whether one
+ * more fits.  Amortised O(1): each record is added and forgotten once.
+ */
+static bool wq_records_fit_locked(struct wq_queue *q, u64 tail)
+{
+	while (q->rec_count && q->rec_ends[q->rec_first] <= tail) {
+		if (++q->rec_first == q->rec_max)
+			q->rec_first = 0;
+		q->rec_count--;
+	}
+	return q->rec_count < q->rec_max;
+}
+
+static void wq_records_add_locked(struct wq_queue *q)
+{
+	u32 slot = q->rec_first + q->rec_count;
+
+	if (slot >= q->rec_max)
+		slot -= q->rec_max;
+	q->rec_ends[slot] = q->head;
+	q->rec_count++;
+}
+
+/*
  * Write @n (or, with @n NULL, only a pending loss record) to the ring.
  * A pending loss record always goes first, so the reader meets it before
  * any record posted after the loss; if both do not fit, @n is lost too.
@@ -63,7 +88,9 @@ static bool wq_queue_post_locked(struct wq_queue *q,
 		need += sizeof(struct wq_loss_notification);
 
 	used = wq_ring_used(ring, q->head, &tail);
-	if (used < 0 || ring->size - used < need) {
+	/* A loss record takes no note: upstream's is made up by read(). */
+	if (used < 0 || ring->size - used < need ||
+	    (n && q->rec_max && !wq_records_fit_locked(q, tail))) {
 		if (n)
 			wq_count_loss_locked(q, ring);
 		return false;
@@ -73,6 +100,8 @@ static bool wq_queue_post_locked(struct wq_queue *q,
 	if (n) {
 		wq_ring_write(ring, q->head, n, len);
 		q->head += len;
+		if (q->rec_max)
+			wq_records_add_locked(q);
 	}
 	/* Pairs with the consumer's acquire load of head: data first. */
 	smp_store_release(&ring->prod->head, q->head);

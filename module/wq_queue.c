@@ -60,6 +60,7 @@ static void wq_queue_free_work(struct work_struct *work)
 		wq_user_uncharge_ring(q->user, q->ring->size);
 		wq_ring_free(q->ring);
 	}
+	kfree(q->rec_ends);
 	wq_filter_free(q);
 	wq_user_uncharge_queue(q->user);
 	wq_user_put(q->user);
@@ -127,10 +128,12 @@ static int wq_queue_ring_bytes(u64 bytes, u64 *size)
 	return 0;
 }
 
-int wq_queue_size(struct wq_queue *q, u64 bytes)
+/* @rec_max records at most (0: no limit but the bytes). */
+static int wq_queue_size_records(struct wq_queue *q, u64 bytes, u32 rec_max)
 {
 	struct mem_cgroup *old_memcg;
 	struct wq_ring *ring;
+	u64 *rec_ends = NULL;
 	u64 size;
 	int ret;
 
@@ -149,6 +152,14 @@ int wq_queue_size(struct wq_queue *q, u64 bytes)
 	/* Charge the opener's memory cgroup, whoever sizes the queue. */
 	old_memcg = wq_set_active_memcg(q->memcg);
 	ring = wq_ring_alloc(size);
+	if (ring && rec_max) {
+		rec_ends = kcalloc(rec_max, sizeof(*rec_ends),
+				   GFP_KERNEL_ACCOUNT);
+		if (!rec_ends) {
+			wq_ring_free(ring);
+			ring = NULL;
+		}
+	}
 	wq_set_active_memcg(old_memcg);
 	if (!ring) {
 		wq_user_uncharge_ring(q->user, size);
@@ -156,10 +167,35 @@ int wq_queue_size(struct wq_queue *q, u64 bytes)
 		goto out;
 	}
 	raw_spin_lock_irq(&q->lock);
+	q->rec_ends = rec_ends;
+	q->rec_max = rec_max;
 	q->ring = ring;
 	raw_spin_unlock_irq(&q->lock);
 	ret = 0;
 out:
 	mutex_unlock(&q->mutex);
 	return ret;
+}
+
+int wq_queue_size(struct wq_queue *q, u64 bytes)
+{
+	return wq_queue_size_records(q, bytes, 0);
+}
+
+/*
+ * Upstream allocates whole pages of 128-byte notes, rounding the count up
+ * to a page's worth (32 on 4 KiB pages), and each record takes one note
+ * whatever its size: hold exactly as many records, and report loss where
+ * upstream's queue would.  The notes' bytes hold that many records of the
+ * largest size (WQ_RECORD_MAX) plus a loss record (upstream's read() makes
+ * its own up), so only the record count ever refuses one.
+ */
+int wq_queue_size_notes(struct wq_queue *q, unsigned long notes)
+{
+	u32 rec_max = roundup(notes, PAGE_SIZE / WQ_NOTE_SIZE);
+
+	BUILD_BUG_ON((PAGE_SIZE / WQ_NOTE_SIZE) *
+		     (WQ_NOTE_SIZE - WQ_RECORD_MAX) <
+		     sizeof(struct wq_loss_notification));
+	return wq_queue_size_records(q, (u64)rec_max * WQ_NOTE_SIZE, rec_max);
 }

@@ -26,6 +26,17 @@ struct wq_queue {
 	struct hlist_head	watches;
 	u64			head;		/* kernel copy of the producer position */
 	u64			pending_loss;	/* lost since the last loss record */
+	/*
+	 * Sized in notes (upstream's sizing): at most rec_max records in the
+	 * ring, whatever their size, as upstream's queue of notes holds.
+	 * rec_ends[] is a circle of the producer positions just after each
+	 * of the rec_count records still unread, oldest at rec_first.
+	 * rec_max is 0 for a ring sized in bytes.
+	 */
+	u64			*rec_ends;
+	u32			rec_max;
+	u32			rec_first;
+	u32			rec_count;
 
 	/* Sizing, filter replacement and read() consumers */
 	struct mutex		mutex;
@@ -52,6 +63,8 @@ struct wq_queue *wq_queue_create(void);
 void wq_queue_release(struct wq_queue *q);
 /* Size the ring (bytes, 0 = default); -EBUSY if already sized. */
 int wq_queue_size(struct wq_queue *q, u64 bytes);
+/* Upstream's sizing: room for @notes (1..512) notes, as many records. */
+int wq_queue_size_notes(struct wq_queue *q, unsigned long notes);
 
 /* wq_watch.c */
 void wq_queue_clear_watches(struct wq_queue *q);

@@ -18,9 +18,16 @@
  *
  * Sizing
  *	WQ_IOC_SET_SIZE (upstream's IOC_WATCH_QUEUE_SET_SIZE, same number):
- *	arg = number of 128-byte notes, 1..512; the ring holds at least that
- *	many maximum-size records (the byte size is rounded up to a power of
- *	two of at least one page).  WQ_IOC_SET_RING_BYTES: arg points to a
+ *	arg = number of 128-byte notes, 1..512, with upstream's capacity: as
+ *	upstream allocates whole pages of notes, the count is rounded up to a
+ *	multiple of a page's worth (32 on 4 KiB pages), and the queue holds at
+ *	most that many records, one per note whatever their size; a record
+ *	posted while that many are unread is lost (counted, and reported by a
+ *	loss record), exactly where upstream's queue would lose it.  Reading
+ *	(read() or the mapping's consumer position) gives notes back.  The
+ *	ring's bytes (data_size) are the notes' bytes rounded up to a power of
+ *	two of at least one page.  WQ_IOC_SET_RING_BYTES: byte semantics, no
+ *	record limit: arg points to a
  *	__u64 byte size, rounded up to a power of two of at least one page,
  *	at most the module parameter max_ring_bytes (16 MiB by default).
  *	Either may be used once, before the first watch is added: EBUSY
