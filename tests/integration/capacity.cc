@@ -8,15 +8,16 @@
 // records and the same loss, record for record.
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
-#include <cstring>
-#include <fcntl.h>
-#include <linux/keyctl.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+
+#include <linux/keyctl.h>
 
 #include <catch2/catch.hpp>
 
