@@ -14,7 +14,7 @@
  * Lock order, outermost first:
  *
  *   a source's mutex (wq_keys_mutex, wq_devices_mutex, wq_sb_mutex,
- *   wq_mounts_mutex), taken killable by the watch ioctls and by the
+ *   wq_mounts_mutex), taken by the watch ioctls (killable) and by the
  *   source's idle work; under it the source's hook locks (wq_usb_lock,
  *   wq_sb_probe_mutex)
  *     -> the object table's lock, wlist->lock
