@@ -11,12 +11,28 @@
  * following the removal of its last watch, so a poster that found a watch
  * under rcu_read_lock() may always lock that watch's queue.
  *
- * Lock order: wlist->lock, then the queue's lock.  Posting takes only the
- * queue's lock (irq-safe), so it may happen in any context.  Both are raw
- * spinlocks: posts and destructions come from kprobe handlers and hard
- * interrupts, where PREEMPT_RT's sleeping spinlock_t must not be taken.
- * Their critical sections are short and bounded (list links, one record
- * copy), as raw spinlocks require.
+ * Lock order, outermost first:
+ *
+ *   a source's mutex (wq_keys_mutex, wq_devices_mutex, wq_sb_mutex,
+ *   wq_mounts_mutex), taken by the watch ioctls (killable) and by the
+ *   source's idle work; under it the source's hook locks (wq_usb_lock,
+ *   wq_sb_probe_mutex)
+ *     -> the object table's lock, wlist->lock
+ *       -> the queue's lock (q->lock)
+ *
+ * Every user's watches of a source need its mutex, so nothing that another
+ * user can make wait is done under it: no user copy, and no sleeping lock
+ * of a queue.  A queue has one sleeping lock, q->read_mutex, held by read()
+ * across its copy to user space (which may wait for good on a FUSE mapping)
+ * and taken by nothing else; sizing and filter replacement need only
+ * q->lock, a spinlock never held across anything that sleeps.  Posting
+ * takes only q->lock (irq-safe), so it may happen in any context.
+ *
+ * q->lock, wlist->lock and the object tables' locks are raw spinlocks:
+ * posts and destructions come from kprobe handlers and hard interrupts,
+ * where PREEMPT_RT's sleeping spinlock_t must not be taken.  Their
+ * critical sections are short and bounded (list links, one record copy),
+ * as raw spinlocks require.
  */
 #ifndef _WQ_CORE_H
 #define _WQ_CORE_H
@@ -76,7 +92,8 @@ static inline bool wq_watch_req_valid(s32 watch_id, u32 flags, u32 reserved)
 /*
  * Allocate a watch on @q for object @id tagged @watch_id (0..255), charged
  * to the current user's watch limit.  Free with wq_watch_free() if it is not
- * added.  Sizes an unsized queue with the default size.
+ * added.  Sizes an unsized queue with the default size, taking no sleeping
+ * lock of the queue, so a source may call it under its mutex.
  */
 struct wq_watch *wq_watch_alloc(struct wq_queue *q, u64 id, u8 watch_id);
 void wq_watch_free(struct wq_watch *watch);

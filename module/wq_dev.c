@@ -37,7 +37,8 @@ static int wq_release(struct inode *inode, struct file *file)
 /* The ring once sized; it never changes afterwards. */
 static struct wq_ring *wq_ring_of(struct wq_queue *q)
 {
-	return READ_ONCE(q->ring);
+	/* Pairs with the release in wq_queue_size(): an initialised ring. */
+	return smp_load_acquire(&q->ring);
 }
 
 /*
@@ -114,9 +115,15 @@ static ssize_t wq_read(struct file *file, char __user *buf, size_t count,
 	for (;;) {
 		ring = wq_ring_of(q);
 		if (ring) {
-			mutex_lock(&q->mutex);
+			/*
+			 * The copy to user space may sleep for good (a FUSE
+			 * mapping as the buffer): only the queue's other
+			 * readers wait for this lock, and they can be killed.
+			 */
+			if (mutex_lock_killable(&q->read_mutex))
+				return -EINTR;
 			ret = wq_read_once(q, ring, buf, count);
-			mutex_unlock(&q->mutex);
+			mutex_unlock(&q->read_mutex);
 			if (ret != -EAGAIN)
 				return ret;
 		}
@@ -259,6 +266,27 @@ static long wq_fionread(struct wq_queue *q, int __user *arg)
 	return put_user((int)min_t(s64, used, INT_MAX), arg);
 }
 
+/*
+ * A watch about to be added sizes an unsized queue (wq_watch_alloc()).
+ * Do that here, before the source takes the mutex that every user's
+ * watches of that source need, so that the ring's allocation and memcg
+ * charge never happen under it.  Only a hint: the source reads the request
+ * again and decides, and if it changed meanwhile, wq_watch_alloc() sizes
+ * the queue itself, still without a sleeping lock of the queue.  Errors
+ * are left to the source, to be reported in their usual order.
+ */
+static void wq_watch_presize(struct wq_queue *q, const void __user *arg,
+			     size_t watch_id_off)
+{
+	s32 watch_id;
+
+	if (wq_ring_of(q) ||
+	    get_user(watch_id, (const s32 __user *)(arg + watch_id_off)))
+		return;
+	if (watch_id >= 0 && watch_id <= 0xff)
+		wq_queue_size_default(q);
+}
+
 static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct wq_queue *q = file->private_data;
@@ -283,12 +311,20 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case WQ_IOC_GET_INFO:
 		return wq_get_info(q, uarg);
 	case WQ_IOC_WATCH_KEY:
+		wq_watch_presize(q, uarg,
+				 offsetof(struct wq_watch_key, watch_id));
 		return wq_keys_watch_ioctl(q, uarg);
 	case WQ_IOC_WATCH_DEVICES:
+		wq_watch_presize(q, uarg,
+				 offsetof(struct wq_watch_devices, watch_id));
 		return wq_devices_watch_ioctl(q, uarg);
 	case WQ_IOC_WATCH_SB:
+		wq_watch_presize(q, uarg,
+				 offsetof(struct wq_watch_sb, watch_id));
 		return wq_sb_watch_ioctl(q, uarg);
 	case WQ_IOC_WATCH_MOUNT:
+		wq_watch_presize(q, uarg,
+				 offsetof(struct wq_watch_mount, watch_id));
 		return wq_mounts_watch_ioctl(q, uarg);
 	case FIONREAD:
 		return wq_fionread(q, uarg);

@@ -170,7 +170,8 @@ long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg)
 			return ret;
 	}
 
-	mutex_lock(&wq_devices_mutex);
+	if (mutex_lock_killable(&wq_devices_mutex))
+		return -EINTR;
 	if (req.blk_fd == -1 && req.watch_id >= 0)
 		ret = wq_global_add(q, req.watch_id);
 	else if (req.blk_fd == -1)

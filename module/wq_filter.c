@@ -65,10 +65,13 @@ int wq_filter_set(struct wq_queue *q, const void __user *arg)
 			return PTR_ERR(f);
 	}
 
-	/* Posters read the filter under RCU; the old one is freed after them. */
-	mutex_lock(&q->mutex);
-	old = rcu_replace_pointer(q->filter, f, lockdep_is_held(&q->mutex));
-	mutex_unlock(&q->mutex);
+	/*
+	 * Posters read the filter under RCU; the old one is freed after them.
+	 * The copy from user space is done: only a spinlock is needed here.
+	 */
+	raw_spin_lock_irq(&q->lock);
+	old = rcu_replace_pointer(q->filter, f, lockdep_is_held(&q->lock));
+	raw_spin_unlock_irq(&q->lock);
 	if (old)
 		kfree_rcu(old, rcu);
 	return 0;

@@ -98,7 +98,10 @@ long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	/* The reference keeps the key alive, so it cannot be destroyed now. */
 	serial = key_ref_to_ptr(key_ref)->serial;
 
-	mutex_lock(&wq_keys_mutex);
+	if (mutex_lock_killable(&wq_keys_mutex)) {
+		key_ref_put(key_ref);
+		return -EINTR;
+	}
 	if (req.watch_id >= 0) {
 		ret = wq_key_hooks_arm();
 		if (!ret)

@@ -337,7 +337,10 @@ long wq_mounts_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	if (IS_ERR(path))
 		return PTR_ERR(path);
 
-	mutex_lock(&wq_mounts_mutex);
+	if (mutex_lock_killable(&wq_mounts_mutex)) {
+		kfree(path);
+		return -EINTR;
+	}
 	spin_lock(&wq_mounts_lock);
 	obj = wq_mount_find(q, path);
 	spin_unlock(&wq_mounts_lock);

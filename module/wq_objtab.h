@@ -10,6 +10,13 @@
  * lets the source disarm its hooks, under the same mutex.  Objects are
  * freed after an RCU grace period: posters and closing queues may still be
  * looking at their watch lists.
+ *
+ * Locks: the source's mutex, then tab->lock or an object's wlist->lock,
+ * then a queue's q->lock (see wq_core.h).  The mutex is shared by every
+ * user of the source, and the idle work needs it too: under it only
+ * spinlocks of a queue are taken (wq_objtab_watch() sizes an unsized queue
+ * without a sleeping lock), never q->read_mutex, which a reader holds
+ * across its copy to user space.
  */
 #ifndef _WQ_OBJTAB_H
 #define _WQ_OBJTAB_H

@@ -39,7 +39,7 @@ struct wq_queue *wq_queue_create(void)
 	}
 	raw_spin_lock_init(&q->lock);
 	INIT_HLIST_HEAD(&q->watches);
-	mutex_init(&q->mutex);
+	mutex_init(&q->read_mutex);
 	init_waitqueue_head(&q->waitq);
 	init_waitqueue_head(&q->syncq);
 	init_irq_work(&q->wake_work, wq_queue_wake_work);
@@ -65,7 +65,7 @@ static void wq_queue_free_work(struct work_struct *work)
 	wq_user_uncharge_queue(q->user);
 	wq_user_put(q->user);
 	mem_cgroup_put(q->memcg);
-	mutex_destroy(&q->mutex);
+	mutex_destroy(&q->read_mutex);
 	kfree(q);
 }
 
@@ -134,20 +134,18 @@ static int wq_queue_size_records(struct wq_queue *q, u64 bytes, u32 rec_max)
 	struct mem_cgroup *old_memcg;
 	struct wq_ring *ring;
 	u64 *rec_ends = NULL;
+	bool won = false;
 	u64 size;
 	int ret;
 
 	ret = wq_queue_ring_bytes(bytes, &size);
 	if (ret)
 		return ret;
-
-	mutex_lock(&q->mutex);
-	ret = -EBUSY;
-	if (q->ring)
-		goto out;
+	if (READ_ONCE(q->ring))
+		return -EBUSY;
 	ret = wq_user_charge_ring(q->user, size);
 	if (ret)
-		goto out;
+		return ret;
 
 	/* Charge the opener's memory cgroup, whoever sizes the queue. */
 	old_memcg = wq_set_active_memcg(q->memcg);
@@ -163,18 +161,39 @@ static int wq_queue_size_records(struct wq_queue *q, u64 bytes, u32 rec_max)
 	wq_set_active_memcg(old_memcg);
 	if (!ring) {
 		wq_user_uncharge_ring(q->user, size);
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
+	/*
+	 * No mutex around the allocation: this runs under sources' mutexes
+	 * (a watch sizes an unsized queue), which must never wait for a lock
+	 * of one queue.  Racing sizers each allocate; the first to get here
+	 * installs its ring, the others give theirs back.
+	 */
 	raw_spin_lock_irq(&q->lock);
-	q->rec_ends = rec_ends;
-	q->rec_max = rec_max;
-	q->ring = ring;
+	if (!q->ring) {
+		q->rec_ends = rec_ends;
+		q->rec_max = rec_max;
+		/* Pairs with wq_ring_of(): an initialised ring, lock or not. */
+		smp_store_release(&q->ring, ring);
+		won = true;
+	}
 	raw_spin_unlock_irq(&q->lock);
-	ret = 0;
-out:
-	mutex_unlock(&q->mutex);
-	return ret;
+	if (won)
+		return 0;
+	wq_user_uncharge_ring(q->user, size);
+	wq_ring_free(ring);
+	kfree(rec_ends);
+	return -EBUSY;
+}
+
+int wq_queue_size_default(struct wq_queue *q)
+{
+	int ret;
+
+	if (READ_ONCE(q->ring))
+		return 0;
+	ret = wq_queue_size(q, 0);
+	return ret == -EBUSY ? 0 : ret;
 }
 
 int wq_queue_size(struct wq_queue *q, u64 bytes)

@@ -18,8 +18,9 @@ struct mem_cgroup;
 struct wq_queue {
 	/*
 	 * Producer side: ring head, pending loss, dead flag and the list of
-	 * watches.  Taken with irqs off: posts come from any context.  Raw:
-	 * see the lock notes in wq_core.h.
+	 * watches; also where the ring is installed and the filter replaced.
+	 * Taken with irqs off: posts come from any context.  Never held
+	 * across anything that sleeps.  Raw: see wq_core.h.
 	 */
 	raw_spinlock_t		lock;
 	bool			dead;		/* closing: posts and new watches refused */
@@ -37,11 +38,18 @@ struct wq_queue {
 	u32			rec_max;
 	u32			rec_first;
 	u32			rec_count;
+	struct wq_ring		*ring;		/* set once, under lock */
+	struct wq_filter __rcu	*filter;	/* replaced under lock */
 
-	/* Sizing, filter replacement and read() consumers */
-	struct mutex		mutex;
-	struct wq_ring		*ring;		/* set once, under mutex and lock */
-	struct wq_filter __rcu	*filter;
+	/*
+	 * read() consumers, one at a time.  Held across the copy to user
+	 * space, which may sleep for as long as the reader's buffer wants
+	 * (a mapping of a FUSE file whose server never answers): so it is the
+	 * only sleeping lock of a queue, nothing else ever waits for it but
+	 * other readers of this queue, and no lock is taken inside it but
+	 * q->lock and the reader's own mm's.
+	 */
+	struct mutex		read_mutex;
 
 	wait_queue_head_t	waitq;		/* readers and pollers */
 	wait_queue_head_t	syncq;		/* WQ_IOC_SYNC waiters */
@@ -61,10 +69,16 @@ void wq_dev_exit(void);
 /* wq_queue.c */
 struct wq_queue *wq_queue_create(void);
 void wq_queue_release(struct wq_queue *q);
-/* Size the ring (bytes, 0 = default); -EBUSY if already sized. */
+/*
+ * Size the ring (bytes, 0 = default); -EBUSY if already sized.  Takes no
+ * sleeping lock of the queue (two racing sizers both allocate, one wins
+ * under q->lock), so it may be called under a source's mutex.
+ */
 int wq_queue_size(struct wq_queue *q, u64 bytes);
 /* Upstream's sizing: room for @notes (1..512) notes, as many records. */
 int wq_queue_size_notes(struct wq_queue *q, unsigned long notes);
+/* Size an unsized queue with the default size; 0 if it is sized. */
+int wq_queue_size_default(struct wq_queue *q);
 
 /* wq_watch.c */
 void wq_queue_clear_watches(struct wq_queue *q);

@@ -191,7 +191,10 @@ long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	if (!file)
 		return -EBADF;
 
-	mutex_lock(&wq_sb_mutex);
+	if (mutex_lock_killable(&wq_sb_mutex)) {
+		fput(file);
+		return -EINTR;
+	}
 	if (req.watch_id >= 0)
 		ret = wq_sb_add_watch(q, file_inode(file)->i_sb, req.watch_id);
 	else

@@ -266,7 +266,11 @@ int wq_usb_arm(void)
 	ret = register_module_notifier(&wq_usb_module_nb);
 	if (ret)
 		return ret;
-	mutex_lock(&wq_usb_lock);
+	/* From a watch ioctl: the caller may be killed while waiting. */
+	if (mutex_lock_killable(&wq_usb_lock)) {
+		unregister_module_notifier(&wq_usb_module_nb);
+		return -EINTR;
+	}
 	wq_usb_wanted = true;
 	wq_usb_attach_locked();
 	mutex_unlock(&wq_usb_lock);

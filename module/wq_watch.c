@@ -6,7 +6,8 @@
  * RCU) and its queue's watches.  Whoever unlinks a watch from its wlist,
  * under wlist->lock, owns its teardown: it then unlinks it from the queue
  * under the queue's lock, calls release_watch and frees it after a grace
- * period.  Lock order is wlist->lock, then q->lock.
+ * period.  Lock order is wlist->lock, then q->lock; both are spinlocks,
+ * and a source's mutex may be held around them (see wq_core.h).
  */
 #include <linux/export.h>
 #include <linux/rcupdate.h>
@@ -29,9 +30,13 @@ struct wq_watch *wq_watch_alloc(struct wq_queue *q, u64 id, u8 watch_id)
 	struct wq_watch *w;
 	int ret;
 
-	/* Upstream sizes nothing by default; we give an unsized queue a ring. */
-	ret = wq_queue_size(q, 0);
-	if (ret && ret != -EBUSY)
+	/*
+	 * Upstream sizes nothing by default; we give an unsized queue a ring.
+	 * Usually the ioctl dispatch did so before the source took its mutex;
+	 * this takes no sleeping lock of the queue either way.
+	 */
+	ret = wq_queue_size_default(q);
+	if (ret)
 		return ERR_PTR(ret);
 
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);

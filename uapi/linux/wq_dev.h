@@ -34,7 +34,8 @@
  *	afterwards.  EINVAL for a size out of range, ENOSPC past the per-user
  *	ring memory limit, ENOMEM if the memory (charged to the caller's memory
  *	cgroup) cannot be had.  A watch added to a queue that was never sized
- *	sizes it with the module parameter default_ring_bytes.
+ *	sizes it with the module parameter default_ring_bytes (a watch request
+ *	with watch_id 0..255 may do so even when the watch is then refused).
  *
  * Filtering
  *	WQ_IOC_SET_FILTER (upstream's IOC_WATCH_QUEUE_SET_FILTER): arg points
