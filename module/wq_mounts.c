@@ -167,24 +167,33 @@ static int wq_mount_ns_read(struct wq_mount_ns *ns)
 	int changes = atomic_read(&ns->changes);
 	struct mem_cgroup *old_memcg;
 	struct wq_mnt_table table;
+	u64 room;
 	int ret;
 
 	WRITE_ONCE(ns->next_read, jiffies + WQ_MOUNT_READ_INTERVAL);
+	/*
+	 * The new table replaces the old one: it must fit in the user's limit
+	 * in its place (both exist until the differences are posted, so a
+	 * re-read may briefly hold twice the limit's share of one table).
+	 */
+	room = wq_user_mount_table_room(ns->user, ns->exempt);
+	room = room > U64_MAX - ns->table.bytes ? U64_MAX :
+	       room + ns->table.bytes;
 	/* A worker belongs to no cgroup: charge whoever made the object. */
 	old_memcg = wq_set_active_memcg(ns->memcg);
-	ret = wq_mnt_table_read(ns->file, &table,
-				wq_user_mount_table_room(ns->user, ns->exempt));
+	ret = wq_mnt_table_read(ns->file, &table, min_t(u64, room, SIZE_MAX));
 	wq_set_active_memcg(old_memcg);
 	if (ret)
 		return ret;
-	/* Counted before the old one is freed: both exist for a while. */
+	wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
 	ret = wq_user_charge_mount_table(ns->user, table.bytes, ns->exempt);
 	if (ret) {
+		/* The old table is still there; it was within the limit. */
+		wq_user_charge_mount_table(ns->user, ns->table.bytes, true);
 		wq_mnt_table_free(&table);
 		return ret;
 	}
 	wq_mnt_table_diff(&ns->table, &table, wq_mount_post, ns);
-	wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
 	wq_mnt_table_free(&ns->table);
 	ns->table = table;
 	ns->read_changes = changes;
