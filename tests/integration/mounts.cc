@@ -917,3 +917,52 @@ TEST_CASE("a thread in a mount namespace of its own watches that namespace", "[m
         });
     CHECK(got == std::vector<long>{0, 1, WQ_MOUNT_NEW, 1});
 }
+
+TEST_CASE("a table that fits the per-user limit once is re-read within it", "[mounts]") {
+    const Arena arena;
+    const std::string dir = arena.watched();
+    const std::uint64_t one = table_bytes();
+    // Room for one table, not for two: each re-read replaces the table.
+    const ParamGuard limit("max_user_mount_table_bytes");
+    limit.set(one + one / 2);
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    Fd ready_rd(fds[0]);
+    Fd ready_wr(fds[1]);
+    std::vector<std::string> targets;
+    for (const char* t : {"u1", "u2", "u3"}) {
+        targets.push_back(arena.at(t));
+        make_dirs(targets.back());
+    }
+    Failures failures;
+    std::jthread mounter = spawn(failures, [&] {
+        if (poll_events(ready_rd.get(), POLLIN, 30000) == 0) {
+            throw std::runtime_error("the watcher never got ready");
+        }
+        for (const std::string& t : targets) {
+            mount_tmpfs(t);
+            std::this_thread::sleep_for(50ms);
+        }
+    });
+    const auto got = run_unprivileged([&] {
+        Queue q = mount_queue();
+        const long watched = watch_mount(q.fd(), open_dir(dir).get(), 1);
+        if (::write(ready_wr.get(), "x", 1) != 1) {
+            throw_errno("write");
+        }
+        const auto recs = decode_all(records_until(
+            q, [](const std::vector<Bytes>& r) { return r.size() >= 3; }, 20s));
+        long news = 0;
+        for (const Rec& r : recs) {
+            news += r.subtype == WQ_MOUNT_NEW;
+        }
+        return std::vector<long>{watched, static_cast<long>(recs.size()), news};
+    });
+    mounter.join();
+    for (const std::string& t : targets) {
+        ::umount2(t.c_str(), MNT_DETACH);
+    }
+    INFO(failures.str());
+    REQUIRE(failures.empty());
+    CHECK(got == std::vector<long>{0, 3, 3});
+}
