@@ -114,14 +114,20 @@ static int wq_mnt_key_cmp(const void *key, const void *elt)
 	return id < m->id ? -1 : id > m->id;
 }
 
-/* The whole file from offset 0, NUL-terminated. */
-static int wq_mnt_read_text(struct file *file, char **textp, size_t *lenp)
+/*
+ * The whole file from offset 0, NUL-terminated, in a buffer of *capp + 1
+ * bytes, *capp at most @max_bytes - 1.
+ */
+static int wq_mnt_read_text(struct file *file, char **textp, size_t *lenp,
+			    size_t *capp, size_t max_bytes)
 {
 	size_t cap = WQ_MNT_TEXT_MIN, len = 0;
 	char *text, *bigger;
 	loff_t pos = 0;
 	ssize_t n;
 
+	if (cap + 1 > max_bytes)
+		return -ENOSPC;
 	text = kvmalloc(cap + 1, GFP_KERNEL_ACCOUNT);
 	if (!text)
 		return -ENOMEM;
@@ -130,6 +136,10 @@ static int wq_mnt_read_text(struct file *file, char **textp, size_t *lenp)
 			if (cap >= WQ_MNT_TEXT_MAX) {
 				kvfree(text);
 				return -EFBIG;
+			}
+			if (2 * cap + 1 > max_bytes) {
+				kvfree(text);
+				return -ENOSPC;
 			}
 			bigger = kvmalloc(2 * cap + 1, GFP_KERNEL_ACCOUNT);
 			if (!bigger) {
@@ -154,24 +164,31 @@ static int wq_mnt_read_text(struct file *file, char **textp, size_t *lenp)
 	text[len] = '\0';
 	*textp = text;
 	*lenp = len;
+	*capp = cap;
 	return 0;
 }
 
-int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t)
+int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t,
+		      size_t max_bytes)
 {
 	const char *p, *end, *nl;
-	size_t len, lines = 0;
+	size_t len, cap, lines = 0;
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	ret = wq_mnt_read_text(file, &t->text, &len);
+	ret = wq_mnt_read_text(file, &t->text, &len, &cap, max_bytes);
 	if (ret)
 		return ret;
 	end = t->text + len;
 	for (p = t->text; p < end && (nl = memchr(p, '\n', end - p)); p = nl + 1)
 		lines++;
-	t->mnts = kvmalloc_array(lines ? lines : 1, sizeof(*t->mnts),
-				 GFP_KERNEL_ACCOUNT);
+	lines = lines ? lines : 1;
+	t->bytes = cap + 1 + lines * sizeof(*t->mnts);
+	if (t->bytes > max_bytes) {
+		wq_mnt_table_free(t);
+		return -ENOSPC;
+	}
+	t->mnts = kvmalloc_array(lines, sizeof(*t->mnts), GFP_KERNEL_ACCOUNT);
 	if (!t->mnts) {
 		wq_mnt_table_free(t);
 		return -ENOMEM;

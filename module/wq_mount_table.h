@@ -25,10 +25,17 @@ struct wq_mnt_table {
 	char		*text;		/* the file's contents, fields point in */
 	struct wq_mnt	*mnts;		/* sorted by id */
 	unsigned int	nr;
+	size_t		bytes;		/* allocated for text and mnts */
 };
 
-/* Read and parse @file (a mountinfo file); the table is empty on error. */
-int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t);
+/*
+ * Read and parse @file (a mountinfo file), allocating at most @max_bytes
+ * (-ENOSPC past it, -EFBIG past 16 MiB of text); the table is empty on
+ * error.  Allocations are GFP_KERNEL_ACCOUNT: charged to the active memory
+ * cgroup.
+ */
+int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t,
+		      size_t max_bytes);
 void wq_mnt_table_free(struct wq_mnt_table *t);
 
 /* A change between two tables; mount and parent ids as in the records. */

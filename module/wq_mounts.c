@@ -5,27 +5,49 @@
  * struct mount and every function that changes the mount tree are private
  * to fs/namespace.c, and its mount ids are not reachable through any
  * exported interface.  What is stable and exported is what user space
- * uses: the caller's /proc/self/mountinfo, which shows exactly the mounts
- * the caller can reach, with their ids, and whose poll() wakes on every
- * change of the namespace's mounts.  So each watch opens that file in the
- * caller's context, hangs its own wait entry on the file's wait queue,
- * keeps a copy of the table and, woken, re-reads it from a work item and
- * posts the differences that concern the watched directory.
+ * uses: the caller's /proc/thread-self/mountinfo, which shows exactly the
+ * mounts the caller can reach, with their ids, and whose poll() wakes on
+ * every change of the namespace's mounts.  The module keeps a copy of that
+ * table and, woken, re-reads it from a work item and posts the differences
+ * that concern each watched directory.
+ *
+ * One copy serves every watch of a view of a namespace: a struct
+ * wq_mount_ns per (mount namespace, root directory), the namespace told by
+ * its nsfs inode number (struct mnt_namespace is private), the root because
+ * mountinfo names mount points relative to the reader's root (a chroot sees
+ * other paths and fewer mounts).  Its mountinfo file pins the namespace, so
+ * the inode number is not reused while the object lives.  A change wakes
+ * one wait entry per namespace, whatever the number of watches; re-reads
+ * are coalesced (a delayed work queued once however many changes come)
+ * and rate-limited to one per WQ_MOUNT_READ_INTERVAL; a change arriving
+ * during a read queues the work again, so the last change is always read.
+ * The table's memory is charged to the memory cgroup and the per-user
+ * mount table limit of the task that made the object (also when the
+ * worker re-reads it), once, not per watch.
  *
  * No reference to the watched directory is kept (it would keep its mount
  * busy): the watch covers the path the directory had, as mountinfo
- * spells it, when the watch was added.
+ * spells it, when the watch was added.  Watches are found by path: each
+ * change looks up the prefixes of its mount point in a hash table, so its
+ * cost does not grow with the number of watches that it does not concern.
  *
- * Each watch has its own object (one file, one table, one watch list of
- * one watch).  wq_mounts_mutex serialises the ioctls; wq_mounts_lock
- * guards the list of objects, which teardown also changes.
+ * Locking: wq_mounts_mutex serialises the look-up and entry of a queue's
+ * watch of a path (EBUSY) and removals by path; no table is read and no
+ * path looked up under it.  wq_mounts_lock (spinlock) guards the list of
+ * watch objects (which teardown also changes), the list of namespaces and
+ * their user counts.  ns->lock (a mutex) guards a namespace's table and
+ * its hash of watches and is held across a read of the table, by the work
+ * or by a watch joining a stale table.  Order: wq_mounts_mutex, ns->lock;
+ * wq_mounts_lock is innermost.
  */
 #include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/jhash.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/path.h>
 #include <linux/poll.h>
@@ -34,120 +56,373 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include "compat/wq_compat_memcg.h"
 #include "wq_mount_table.h"
 #include "wq_mounts.h"
 #include "wq_queue.h"
+#include "wq_user.h"
 
-struct wq_mount_obj {
-	struct list_head	node;		/* wq_mount_objs */
-	const struct wq_queue	*queue;		/* identity only */
-	char			*path;		/* escaped as in mountinfo */
-	size_t			path_len;
-	struct file		*file;		/* the caller's mountinfo */
+/* At most one re-read of a namespace's table per interval. */
+#define WQ_MOUNT_READ_INTERVAL	msecs_to_jiffies(10)
+#define WQ_MOUNT_DIR_BITS	9
+
+struct wq_mount_ns {
+	struct list_head	node;		/* wq_mount_nss */
+	unsigned int		users;		/* objects; wq_mounts_lock */
+	unsigned long		ns_ino;		/* nsfs inode of the namespace */
+	struct path		root;		/* mountinfo's paths are below it */
+	struct file		*file;		/* mountinfo, pins the namespace */
 	wait_queue_head_t	*whead;		/* the namespace's poll queue */
 	wait_queue_entry_t	wait;
 	poll_table		pt;
-	struct work_struct	work;
-	struct mutex		lock;		/* table */
+	atomic_t		changes;	/* wake-ups so far */
+	unsigned long		next_read;	/* jiffies: no re-read before */
+	struct delayed_work	work;
+	struct wq_user		*user;		/* charged for the table */
+	struct mem_cgroup	*memcg;		/* ditto */
+	bool			exempt;		/* from the user's limit */
+	struct mutex		lock;		/* all below */
+	int			read_changes;	/* changes before the last read */
 	struct wq_mnt_table	table;
+	struct hlist_head	*dirs;		/* objects by path */
+};
+
+struct wq_mount_obj {
+	struct list_head	node;		/* wq_mount_objs */
+	struct hlist_node	dir_node;	/* ns->dirs */
+	const struct wq_queue	*queue;		/* identity only */
+	struct wq_mount_ns	*ns;
+	char			*path;		/* escaped as in mountinfo */
+	size_t			path_len;
 	struct wq_watch_list	wlist;
 	struct rcu_head		rcu;
 };
 
 static LIST_HEAD(wq_mount_objs);
+static LIST_HEAD(wq_mount_nss);
 static DEFINE_SPINLOCK(wq_mounts_lock);
 static DEFINE_MUTEX(wq_mounts_mutex);
 
-/* At or below the watched path; *below says which. */
-static bool wq_mount_covers(const struct wq_mount_obj *obj,
-			    const struct wq_mnt *m, bool *below)
+/* Shared tables alive (a read-only parameter, for tests and monitoring). */
+static atomic_t wq_mount_tables = ATOMIC_INIT(0);
+module_param_named(mount_tables, wq_mount_tables.counter, int, 0444);
+MODULE_PARM_DESC(mount_tables,
+		 "Mount tables kept, one per mount namespace and root watched");
+
+static struct hlist_head *wq_mount_bucket(struct wq_mount_ns *ns,
+					  const char *path, size_t len)
 {
-	if (m->mp_len < obj->path_len ||
-	    memcmp(m->mp, obj->path, obj->path_len))
-		return false;
-	*below = m->mp_len > obj->path_len;
-	/* "/a" covers "/a/b" but not "/ab"; "/" covers everything. */
-	return !*below || obj->path_len == 1 || m->mp[obj->path_len] == '/';
+	return &ns->dirs[jhash(path, len, 0) &
+			 ((1U << WQ_MOUNT_DIR_BITS) - 1)];
 }
 
-static void wq_mount_post(const struct wq_mnt_change *c, void *data)
+/* Posts @c to the watches of the directory @mp[0, len) of @ns. */
+static void wq_mount_post_dir(struct wq_mount_ns *ns,
+			      const struct wq_mnt_change *c, u32 len)
 {
-	struct wq_mount_obj *obj = data;
 	struct wq_mount_notification n = {
 		.watch.type	= WQ_TYPE_MOUNT,
 		.watch.subtype	= c->subtype,
 		.triggered_on	= c->parent,
 		.auxiliary_mount = c->mnt->id,
 	};
-	bool below;
+	const char *mp = c->mnt->mp;
+	struct wq_mount_obj *obj;
 
-	if (!wq_mount_covers(obj, c->mnt, &below))
+	/* Below the directory unless it is the mount point itself. */
+	n.watch.info = sizeof(n) | c->flags |
+		       (c->mnt->mp_len > len ? WQ_MOUNT_IN_SUBTREE : 0);
+	hlist_for_each_entry(obj, wq_mount_bucket(ns, mp, len), dir_node)
+		if (obj->path_len == len && !memcmp(obj->path, mp, len))
+			wq_post(&obj->wlist, &n.watch, 0);
+}
+
+/*
+ * To every watch at or above the mount point: "/a" covers "/a" and "/a/b"
+ * but not "/ab"; "/" covers everything.
+ */
+static void wq_mount_post(const struct wq_mnt_change *c, void *data)
+{
+	struct wq_mount_ns *ns = data;
+	const struct wq_mnt *m = c->mnt;
+	u32 i;
+
+	if (!m->mp_len || m->mp[0] != '/')
 		return;
-	n.watch.info = sizeof(n) | c->flags | (below ? WQ_MOUNT_IN_SUBTREE : 0);
-	wq_post(&obj->wlist, &n.watch, 0);
+	wq_mount_post_dir(ns, c, 1);
+	for (i = 1; i < m->mp_len; i++)
+		if (m->mp[i] == '/')
+			wq_mount_post_dir(ns, c, i);
+	if (m->mp_len > 1)
+		wq_mount_post_dir(ns, c, m->mp_len);
+}
+
+/*
+ * Reads the table anew and posts the differences to the watches; under
+ * ns->lock.  On error the old table stays and nothing was posted: the
+ * next read posts the differences from it.
+ */
+static int wq_mount_ns_read(struct wq_mount_ns *ns)
+{
+	int changes = atomic_read(&ns->changes);
+	struct mem_cgroup *old_memcg;
+	struct wq_mnt_table table;
+	u64 room;
+	int ret;
+
+	WRITE_ONCE(ns->next_read, jiffies + WQ_MOUNT_READ_INTERVAL);
+	/*
+	 * The new table replaces the old one: it must fit in the user's limit
+	 * in its place (both exist until the differences are posted, so a
+	 * re-read may briefly hold twice the limit's share of one table).
+	 */
+	room = wq_user_mount_table_room(ns->user, ns->exempt);
+	room = room > U64_MAX - ns->table.bytes ? U64_MAX :
+	       room + ns->table.bytes;
+	/* A worker belongs to no cgroup: charge whoever made the object. */
+	old_memcg = wq_set_active_memcg(ns->memcg);
+	ret = wq_mnt_table_read(ns->file, &table, min_t(u64, room, SIZE_MAX));
+	wq_set_active_memcg(old_memcg);
+	if (ret)
+		return ret;
+	wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
+	ret = wq_user_charge_mount_table(ns->user, table.bytes, ns->exempt);
+	if (ret) {
+		/* The old table is still there; it was within the limit. */
+		wq_user_charge_mount_table(ns->user, ns->table.bytes, true);
+		wq_mnt_table_free(&table);
+		return ret;
+	}
+	wq_mnt_table_diff(&ns->table, &table, wq_mount_post, ns);
+	wq_mnt_table_free(&ns->table);
+	ns->table = table;
+	ns->read_changes = changes;
+	return 0;
 }
 
 static void wq_mount_work(struct work_struct *work)
 {
-	struct wq_mount_obj *obj = container_of(work, struct wq_mount_obj,
-						work);
-	struct wq_mnt_table table;
+	struct wq_mount_ns *ns = container_of(to_delayed_work(work),
+					      struct wq_mount_ns, work);
 	int ret;
 
-	mutex_lock(&obj->lock);
-	ret = wq_mnt_table_read(obj->file, &table);
-	if (ret) {
-		/* The next change retries; nothing was posted from this one. */
+	mutex_lock(&ns->lock);
+	ret = wq_mount_ns_read(ns);
+	mutex_unlock(&ns->lock);
+	/* The next change retries; nothing was posted from this one. */
+	if (ret)
 		pr_warn_ratelimited("cannot read the mount table: %d\n", ret);
-	} else {
-		wq_mnt_table_diff(&obj->table, &table, wq_mount_post, obj);
-		wq_mnt_table_free(&obj->table);
-		obj->table = table;
-	}
-	mutex_unlock(&obj->lock);
 }
 
 /*
  * Called under the wait queue's lock by every change of the mount table
- * (touch_mnt_namespace()), possibly with mount locks held: only queue the
- * work.  Work queued while the work runs makes it run again, so the last
- * change is always read.
+ * (touch_mnt_namespace()), possibly with mount locks held: only count the
+ * change and queue the work.  Work already pending takes this change
+ * along; work queued while the work runs makes it run again, no sooner
+ * than WQ_MOUNT_READ_INTERVAL after the last read began.
  */
 static int wq_mount_wake(wait_queue_entry_t *wait, unsigned int mode,
 			 int sync, void *key)
 {
-	struct wq_mount_obj *obj = container_of(wait, struct wq_mount_obj,
-						wait);
+	struct wq_mount_ns *ns = container_of(wait, struct wq_mount_ns, wait);
+	unsigned long now = jiffies, next = READ_ONCE(ns->next_read);
 
-	queue_work(wq_workqueue, &obj->work);
+	atomic_inc(&ns->changes);
+	queue_delayed_work(wq_workqueue, &ns->work,
+			   time_before(now, next) ? next - now : 0);
 	return 0;
 }
 
 static void wq_mount_queue_proc(struct file *file, wait_queue_head_t *whead,
 				poll_table *pt)
 {
-	struct wq_mount_obj *obj = container_of(pt, struct wq_mount_obj, pt);
+	struct wq_mount_ns *ns = container_of(pt, struct wq_mount_ns, pt);
 
-	if (obj->whead)
+	if (ns->whead)
 		return;
-	obj->whead = whead;
-	init_waitqueue_func_entry(&obj->wait, wq_mount_wake);
-	add_wait_queue(whead, &obj->wait);
+	ns->whead = whead;
+	init_waitqueue_func_entry(&ns->wait, wq_mount_wake);
+	add_wait_queue(whead, &ns->wait);
 }
 
-/* Undo what wq_mount_obj_new() set up; process context. */
-static void wq_mount_obj_free(struct wq_mount_obj *obj)
+/* Undo what wq_mount_ns_new() set up; process context, no users left. */
+static void wq_mount_ns_free(struct wq_mount_ns *ns)
 {
-	if (obj->whead)
-		remove_wait_queue(obj->whead, &obj->wait);
+	if (ns->whead)
+		remove_wait_queue(ns->whead, &ns->wait);
 	/* No wake-up can queue it any more. */
-	cancel_work_sync(&obj->work);
-	if (obj->file)
-		fput(obj->file);
-	wq_mnt_table_free(&obj->table);
-	kfree(obj->path);
-	/* Posters and closing queues may still look at obj->wlist. */
-	kfree_rcu(obj, rcu);
+	cancel_delayed_work_sync(&ns->work);
+	if (ns->table.bytes)
+		wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
+	wq_mnt_table_free(&ns->table);
+	if (ns->file)
+		fput(ns->file);
+	path_put(&ns->root);
+	if (ns->user)
+		wq_user_put(ns->user);
+	mem_cgroup_put(ns->memcg);
+	kvfree(ns->dirs);
+	mutex_destroy(&ns->lock);
+	kfree(ns);
+	atomic_dec(&wq_mount_tables);
+}
+
+static void wq_mount_ns_put(struct wq_mount_ns *ns)
+{
+	bool last;
+
+	spin_lock(&wq_mounts_lock);
+	last = !--ns->users;
+	if (last)
+		list_del(&ns->node);
+	spin_unlock(&wq_mounts_lock);
+	if (last)
+		wq_mount_ns_free(ns);
+}
+
+/* A view in use, with a reference; NULL if there is none yet. */
+static struct wq_mount_ns *wq_mount_ns_find(unsigned long ino,
+					    const struct path *root)
+{
+	struct wq_mount_ns *ns;
+
+	list_for_each_entry(ns, &wq_mount_nss, node) {
+		if (ns->ns_ino == ino && path_equal(&ns->root, root)) {
+			ns->users++;
+			return ns;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A new object for the caller's view with its first table read, charged
+ * to the caller.  No global lock is held: a table may be large.
+ */
+static struct wq_mount_ns *wq_mount_ns_new(struct file *file,
+					   unsigned long ino,
+					   const struct path *root)
+{
+	struct wq_mount_ns *ns;
+	int ret;
+
+	ns = kzalloc(sizeof(*ns), GFP_KERNEL_ACCOUNT);
+	if (!ns)
+		return ERR_PTR(-ENOMEM);
+	atomic_inc(&wq_mount_tables);
+	INIT_LIST_HEAD(&ns->node);
+	ns->users = 1;
+	ns->ns_ino = ino;
+	ns->root = *root;
+	path_get(&ns->root);
+	ns->file = get_file(file);
+	ns->next_read = jiffies;
+	INIT_DELAYED_WORK(&ns->work, wq_mount_work);
+	mutex_init(&ns->lock);
+	ns->exempt = wq_user_exempt();
+	if (current->mm)
+		ns->memcg = get_mem_cgroup_from_mm(current->mm);
+	ns->user = wq_user_get();
+	ns->dirs = kvcalloc(1U << WQ_MOUNT_DIR_BITS, sizeof(*ns->dirs),
+			    GFP_KERNEL_ACCOUNT);
+	if (!ns->user || !ns->dirs) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	/*
+	 * Wake-ups first, then the first copy, under the table lock: a change
+	 * racing with the copy queues the work, which waits for the lock and
+	 * then reads it.
+	 */
+	mutex_lock(&ns->lock);
+	init_poll_funcptr(&ns->pt, wq_mount_queue_proc);
+	vfs_poll(ns->file, &ns->pt);
+	ret = ns->whead ? wq_mount_ns_read(ns) : -EINVAL;
+	mutex_unlock(&ns->lock);
+	if (ret)
+		goto err;
+	return ns;
+
+err:
+	wq_mount_ns_free(ns);
+	return ERR_PTR(ret);
+}
+
+/* The caller's own mount table, really procfs's. */
+static struct file *wq_mount_open_proc(const char *name, unsigned long magic)
+{
+	struct file *file = filp_open(name, O_RDONLY, 0);
+
+	if (IS_ERR(file))
+		return file;
+	if (file_inode(file)->i_sb->s_magic != magic) {
+		fput(file);
+		return ERR_PTR(-ENOENT);
+	}
+	return file;
+}
+
+/*
+ * The object for the calling thread's view of its mount namespace, with a
+ * reference.  The thread's own, not its process's (/proc/thread-self, not
+ * /proc/self): after setns(CLONE_NEWNS) or unshare(CLONE_FS) a thread may
+ * have its own namespace and root.
+ */
+static struct wq_mount_ns *wq_mount_ns_get(void)
+{
+	struct wq_mount_ns *ns, *fresh;
+	struct path root, root_after;
+	struct file *nsf, *file;
+	unsigned long ino;
+	bool same_root;
+
+	nsf = wq_mount_open_proc("/proc/thread-self/ns/mnt", NSFS_MAGIC);
+	if (IS_ERR(nsf))
+		return ERR_CAST(nsf);
+	ino = file_inode(nsf)->i_ino;
+	fput(nsf);
+
+	get_fs_root(current->fs, &root);
+	file = wq_mount_open_proc("/proc/thread-self/mountinfo",
+				  PROC_SUPER_MAGIC);
+	if (IS_ERR(file)) {
+		path_put(&root);
+		return ERR_CAST(file);
+	}
+	/* The file shows the paths below the root it was opened with. */
+	get_fs_root(current->fs, &root_after);
+	same_root = path_equal(&root, &root_after);
+	path_put(&root_after);
+	if (!same_root) {
+		ns = ERR_PTR(-EAGAIN);
+		goto out;
+	}
+
+	spin_lock(&wq_mounts_lock);
+	ns = wq_mount_ns_find(ino, &root);
+	spin_unlock(&wq_mounts_lock);
+	if (ns)
+		goto out;
+
+	fresh = wq_mount_ns_new(file, ino, &root);
+	if (IS_ERR(fresh)) {
+		ns = fresh;
+		goto out;
+	}
+	/* Another watch may have made one meanwhile: use the first. */
+	spin_lock(&wq_mounts_lock);
+	ns = wq_mount_ns_find(ino, &root);
+	if (!ns)
+		list_add(&fresh->node, &wq_mount_nss);
+	spin_unlock(&wq_mounts_lock);
+	if (ns)
+		wq_mount_ns_free(fresh);
+	else
+		ns = fresh;
+out:
+	fput(file);
+	path_put(&root);
+	return ns;
 }
 
 /*
@@ -158,11 +433,18 @@ static void wq_mount_release_watch(struct wq_watch *watch)
 {
 	struct wq_mount_obj *obj = container_of(watch->wlist,
 						struct wq_mount_obj, wlist);
+	struct wq_mount_ns *ns = obj->ns;
 
 	spin_lock(&wq_mounts_lock);
 	list_del_init(&obj->node);
 	spin_unlock(&wq_mounts_lock);
-	wq_mount_obj_free(obj);
+	mutex_lock(&ns->lock);
+	hlist_del_init(&obj->dir_node);
+	mutex_unlock(&ns->lock);
+	wq_mount_ns_put(ns);
+	kfree(obj->path);
+	/* Closing queues may still look at obj->wlist. */
+	kfree_rcu(obj, rcu);
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -225,20 +507,7 @@ static char *wq_mount_dir_path(struct file *dir, size_t *lenp)
 	return escaped;
 }
 
-/* The caller's own mount table, really procfs's. */
-static struct file *wq_mount_open_table(void)
-{
-	struct file *file = filp_open("/proc/self/mountinfo", O_RDONLY, 0);
-
-	if (IS_ERR(file))
-		return file;
-	if (file_inode(file)->i_sb->s_magic != PROC_SUPER_MAGIC) {
-		fput(file);
-		return ERR_PTR(-ENOENT);
-	}
-	return file;
-}
-
+/* Under wq_mounts_mutex. */
 static struct wq_mount_obj *wq_mount_find(const struct wq_queue *q,
 					  const char *path)
 {
@@ -250,8 +519,31 @@ static struct wq_mount_obj *wq_mount_find(const struct wq_queue *q,
 	return NULL;
 }
 
-static int wq_mount_add(struct wq_queue *q, char *path, size_t path_len,
-			u8 watch_id)
+/*
+ * Enters @obj in its namespace's hash, after a fresh read if the table
+ * missed changes: a watch gets the changes made after it was asked for,
+ * not those made before that the table had not caught up with yet (which
+ * go to the watches already there).
+ */
+static int wq_mount_join(struct wq_mount_obj *obj)
+{
+	struct wq_mount_ns *ns = obj->ns;
+	int ret = 0;
+
+	if (mutex_lock_killable(&ns->lock))
+		return -EINTR;
+	if (atomic_read(&ns->changes) != ns->read_changes)
+		ret = wq_mount_ns_read(ns);
+	if (!ret)
+		hlist_add_head(&obj->dir_node,
+			       wq_mount_bucket(ns, obj->path, obj->path_len));
+	mutex_unlock(&ns->lock);
+	return ret;
+}
+
+/* Takes over @path and the reference on @ns. */
+static int wq_mount_add(struct wq_queue *q, struct wq_mount_ns *ns,
+			char *path, size_t path_len, u8 watch_id)
 {
 	struct wq_mount_obj *obj;
 	struct wq_watch *w;
@@ -261,56 +553,67 @@ static int wq_mount_add(struct wq_queue *q, char *path, size_t path_len,
 	w = wq_watch_alloc(q, 0, watch_id);
 	if (IS_ERR(w)) {
 		kfree(path);
+		wq_mount_ns_put(ns);
 		return PTR_ERR(w);
 	}
 	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
 	if (!obj) {
 		wq_watch_free(w);
 		kfree(path);
+		wq_mount_ns_put(ns);
 		return -ENOMEM;
 	}
 	INIT_LIST_HEAD(&obj->node);
+	INIT_HLIST_NODE(&obj->dir_node);
 	obj->queue = q;
+	obj->ns = ns;
 	obj->path = path;
 	obj->path_len = path_len;
-	INIT_WORK(&obj->work, wq_mount_work);
-	mutex_init(&obj->lock);
 	wq_init_watch_list(&obj->wlist, wq_mount_release_watch);
 
-	obj->file = wq_mount_open_table();
-	if (IS_ERR(obj->file)) {
-		ret = PTR_ERR(obj->file);
-		obj->file = NULL;
-		goto err;
-	}
 	/*
-	 * Wake-ups first, then the first copy, under the table lock: a change
-	 * racing with the copy queues the work, which waits for the lock and
-	 * then reads it.
+	 * Entered in the list under the mutex, which makes a second watch of
+	 * the path by q EBUSY; a removal finding it before its watch is added
+	 * finds no watch (EBADSLT), as if it had come first.
 	 */
-	mutex_lock(&obj->lock);
-	init_poll_funcptr(&obj->pt, wq_mount_queue_proc);
-	vfs_poll(obj->file, &obj->pt);
-	ret = obj->whead ? wq_mnt_table_read(obj->file, &obj->table) : -EINVAL;
-	mutex_unlock(&obj->lock);
+	ret = mutex_lock_killable(&wq_mounts_mutex);
 	if (ret)
-		goto err;
-
+		goto err_free;
+	if (wq_mount_find(q, path)) {
+		mutex_unlock(&wq_mounts_mutex);
+		ret = -EBUSY;
+		goto err_free;
+	}
 	spin_lock(&wq_mounts_lock);
 	list_add(&obj->node, &wq_mount_objs);
 	spin_unlock(&wq_mounts_lock);
+	mutex_unlock(&wq_mounts_mutex);
+
+	ret = wq_mount_join(obj);
+	if (ret)
+		goto err_unlist;
+	/* Once added, the watch may go at once: obj is not ours any more. */
 	ret = wq_add_watch(&obj->wlist, w);
 	if (ret) {
-		spin_lock(&wq_mounts_lock);
-		list_del_init(&obj->node);
-		spin_unlock(&wq_mounts_lock);
-		goto err;
+		mutex_lock(&ns->lock);
+		hlist_del_init(&obj->dir_node);
+		mutex_unlock(&ns->lock);
+		goto err_unlist;
 	}
 	return 0;
 
-err:
+err_unlist:
+	/* The mutex: a removal may be looking at obj. */
+	mutex_lock(&wq_mounts_mutex);
+	spin_lock(&wq_mounts_lock);
+	list_del_init(&obj->node);
+	spin_unlock(&wq_mounts_lock);
+	mutex_unlock(&wq_mounts_mutex);
+err_free:
 	wq_watch_free(w);
-	wq_mount_obj_free(obj);
+	wq_mount_ns_put(ns);
+	kfree(obj->path);
+	kfree(obj);
 	return ret;
 }
 
@@ -318,6 +621,7 @@ long wq_mounts_watch_ioctl(struct wq_queue *q, const void __user *arg)
 {
 	struct wq_watch_mount req;
 	struct wq_mount_obj *obj;
+	struct wq_mount_ns *ns;
 	struct file *dir;
 	size_t path_len;
 	char *path;
@@ -337,23 +641,25 @@ long wq_mounts_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	if (IS_ERR(path))
 		return PTR_ERR(path);
 
-	if (mutex_lock_killable(&wq_mounts_mutex)) {
-		kfree(path);
-		return -EINTR;
+	if (req.watch_id >= 0) {
+		/* Path look-ups and the first read: before any global lock. */
+		ns = wq_mount_ns_get();
+		if (IS_ERR(ns)) {
+			kfree(path);
+			return PTR_ERR(ns);
+		}
+		return wq_mount_add(q, ns, path, path_len, req.watch_id);
 	}
-	spin_lock(&wq_mounts_lock);
-	obj = wq_mount_find(q, path);
-	spin_unlock(&wq_mounts_lock);
-	if (req.watch_id >= 0 && obj) {
-		ret = -EBUSY;
-	} else if (req.watch_id >= 0) {
-		ret = wq_mount_add(q, path, path_len, req.watch_id);
-		path = NULL;	/* the object's now, or freed */
-	} else {
+
+	ret = mutex_lock_killable(&wq_mounts_mutex);
+	if (!ret) {
+		spin_lock(&wq_mounts_lock);
+		obj = wq_mount_find(q, path);
+		spin_unlock(&wq_mounts_lock);
 		/* The mutex keeps obj: only a removal or q's close frees it. */
 		ret = obj ? wq_remove_watch(&obj->wlist, q, 0) : -EBADSLT;
+		mutex_unlock(&wq_mounts_mutex);
 	}
-	mutex_unlock(&wq_mounts_mutex);
 	kfree(path);
 	return ret;
 }

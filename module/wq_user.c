@@ -6,6 +6,7 @@
  */
 #include <linux/capability.h>
 #include <linux/hashtable.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
@@ -19,7 +20,15 @@ struct wq_user {
 	atomic_t		queues;
 	atomic_t		watches;
 	atomic64_t		ring_bytes;
+	atomic64_t		mount_table_bytes;
 };
+
+/* Shared mount tables (wq_mounts.c) a user's watches made the module keep. */
+unsigned long wq_max_user_mount_table_bytes = 64UL << 20;
+module_param_named(max_user_mount_table_bytes, wq_max_user_mount_table_bytes,
+		   ulong, 0644);
+MODULE_PARM_DESC(max_user_mount_table_bytes,
+		 "Mount table memory per user, bytes (ENOSPC past it)");
 
 static DEFINE_HASHTABLE(wq_users, 6);
 /* irq-safe: a watch puts its user from an RCU callback (softirq) */
@@ -81,7 +90,7 @@ void wq_user_put(struct wq_user *u)
 	kfree(u);
 }
 
-static bool wq_user_exempt(void)
+bool wq_user_exempt(void)
 {
 	return capable(CAP_SYS_RESOURCE);
 }
@@ -130,6 +139,38 @@ int wq_user_charge_ring(struct wq_user *u, u64 bytes)
 void wq_user_uncharge_ring(struct wq_user *u, u64 bytes)
 {
 	atomic64_sub(bytes, &u->ring_bytes);
+}
+
+/*
+ * What may still be charged to @u for mount tables.  @exempt was decided
+ * in the task the charge is for (the caller may be a worker, which has
+ * every capability).
+ */
+u64 wq_user_mount_table_room(struct wq_user *u, bool exempt)
+{
+	u64 limit = READ_ONCE(wq_max_user_mount_table_bytes);
+	u64 used = atomic64_read(&u->mount_table_bytes);
+
+	if (exempt)
+		return U64_MAX;
+	return used < limit ? limit - used : 0;
+}
+
+int wq_user_charge_mount_table(struct wq_user *u, u64 bytes, bool exempt)
+{
+	u64 limit = READ_ONCE(wq_max_user_mount_table_bytes);
+
+	if (atomic64_add_return(bytes, &u->mount_table_bytes) > limit &&
+	    !exempt) {
+		atomic64_sub(bytes, &u->mount_table_bytes);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+void wq_user_uncharge_mount_table(struct wq_user *u, u64 bytes)
+{
+	atomic64_sub(bytes, &u->mount_table_bytes);
 }
 
 /* Every queue and watch holds its user; at module exit none may remain. */

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include <sys/ioctl.h>
@@ -721,4 +722,247 @@ TEST_CASE("an unprivileged user may watch a directory and gets the records", "[m
     CHECK(got[5] == static_cast<long>(arena.base_id()));
     CHECK(got[6] == static_cast<long>(made.load()));
     sys_umount(target);
+}
+
+// ---- one table per namespace ------------------------------------------------------
+
+namespace {
+
+constexpr int many_queues = 8;
+constexpr int many_dirs = 250; // watch ids 0..249 in each queue: 2000 watches
+
+// The number of shared mount tables the module keeps.
+std::uint64_t mount_tables() {
+    return read_param("mount_tables");
+}
+
+// What the module charges for one copy of this namespace's table: its text
+// in a buffer of 16 KiB doubled until the text fits, plus 56 bytes a line.
+std::uint64_t table_bytes() {
+    const std::string text = capture("cat /proc/self/mountinfo");
+    const auto lines = static_cast<std::uint64_t>(std::ranges::count(text, '\n'));
+    std::uint64_t cap = 16384;
+    while (cap <= text.size()) {
+        cap *= 2;
+    }
+    return cap + 1 + (lines + 1) * 56;
+}
+
+// many_dirs directories "d<i>" below @base.
+std::vector<std::string> make_many_dirs(const std::string& base) {
+    std::vector<std::string> dirs;
+    for (int i = 0; i < many_dirs; ++i) {
+        dirs.push_back(base + "/d" + std::to_string(i));
+        make_dirs(dirs.back());
+    }
+    return dirs;
+}
+
+// Each of @queues watches each of @dirs, with the directory's index as
+// watch id; returns how many watches were added.
+long watch_many(std::vector<Queue>& queues, const std::vector<std::string>& dirs) {
+    long added = 0;
+    for (Queue& q : queues) {
+        for (std::size_t i = 0; i < dirs.size(); ++i) {
+            added += watch_mount(q.fd(), open_dir(dirs[i]).get(), static_cast<int>(i)) == 0;
+        }
+    }
+    return added;
+}
+
+// Waits until the module keeps @n tables (a closed queue's watches go with
+// its last reference).
+bool tables_become(std::uint64_t n) {
+    for (int i = 0; i < 200 && mount_tables() != n; ++i) {
+        ::usleep(10000);
+    }
+    return mount_tables() == n;
+}
+
+} // namespace
+
+TEST_CASE("2000 watches in one namespace share one table, charged to the user once", "[mounts]") {
+    const Arena arena;
+    const std::vector<std::string> dirs = make_many_dirs(arena.at("many"));
+    const std::uint64_t before = mount_tables();
+    const std::uint64_t one = table_bytes();
+    // Room for one table and a second one while it is re-read, far from
+    // 2000 copies.
+    const ParamGuard limit("max_user_mount_table_bytes");
+    limit.set(3 * one);
+    const auto got = run_unprivileged([&] {
+        std::vector<Queue> queues;
+        for (int i = 0; i < many_queues; ++i) {
+            queues.push_back(mount_queue());
+        }
+        const long added = watch_many(queues, dirs);
+        return std::vector<long>{added, static_cast<long>(mount_tables())};
+    });
+    INFO("one table: " << one << " bytes");
+    CHECK(got == std::vector<long>{many_queues * many_dirs, static_cast<long>(before + 1)});
+    CHECK(tables_become(before));
+}
+
+TEST_CASE("max_user_mount_table_bytes: a watch whose table does not fit gives ENOSPC", "[mounts]") {
+    const Arena arena;
+    const std::string dir = arena.watched();
+    const std::uint64_t one = table_bytes();
+    const std::uint64_t before = mount_tables();
+    const ParamGuard limit("max_user_mount_table_bytes");
+    limit.set(one / 2);
+    auto attempt = [&] {
+        return run_unprivileged([&] {
+            Queue q = mount_queue();
+            return std::vector<long>{watch_mount(q.fd(), open_dir(dir).get(), 1),
+                                     static_cast<long>(mount_tables())};
+        });
+    };
+    CHECK(attempt() == std::vector<long>{ENOSPC, static_cast<long>(before)});
+    // Nothing was left charged: with room for one table, it fits.
+    limit.set(one + one / 2);
+    CHECK(attempt() == std::vector<long>{0, static_cast<long>(before + 1)});
+    limit.set(one / 2);
+    CHECK(attempt() == std::vector<long>{ENOSPC, static_cast<long>(before)});
+    // Root (CAP_SYS_RESOURCE) is not limited.
+    Queue q = mount_queue();
+    CHECK(watch_mount(q.fd(), open_dir(dir).get(), 1) == 0);
+}
+
+TEST_CASE("a burst of changes reaches every one of 2000 watches sharing a table", "[mounts]") {
+    const Arena arena;
+    const std::vector<std::string> dirs = make_many_dirs(arena.at("many"));
+    const std::uint64_t before = mount_tables();
+    std::vector<Queue> queues;
+    for (int i = 0; i < many_queues; ++i) {
+        queues.push_back(mount_queue());
+    }
+    REQUIRE(watch_many(queues, dirs) == many_queues * many_dirs);
+    CHECK(mount_tables() == before + 1);
+    const std::uint64_t base = arena.base_id();
+
+    // 250 mounts as fast as they can be made, read in far fewer passes:
+    // each queue gets one NEW per watch, for its own directory's mount.
+    for (const std::string& d : dirs) {
+        make_dirs(d + "/m");
+    }
+    for (const std::string& d : dirs) {
+        mount_tmpfs(d + "/m");
+    }
+    const auto table = mountinfo();
+    std::vector<Rec> expect_new;
+    std::vector<Rec> expect_gone;
+    for (std::size_t i = 0; i < dirs.size(); ++i) {
+        const auto it = std::ranges::find_if(
+            table, [&](const MountEntry& e) { return e.mount_point == dirs[i] + "/m"; });
+        REQUIRE(it != table.end());
+        const auto id = static_cast<std::uint32_t>(i);
+        expect_new.push_back(rec(WQ_MOUNT_NEW, in_subtree, id, base, it->id));
+        expect_gone.push_back(rec(WQ_MOUNT_UNMOUNT, in_subtree, id, base, it->id));
+    }
+    auto all_of = [&](Queue& q) {
+        return sorted(decode_all(
+            records_until(q, [](const std::vector<Bytes>& r) { return r.size() >= many_dirs; })));
+    };
+    for (Queue& q : queues) {
+        CHECK(all_of(q) == sorted(expect_new));
+    }
+    for (const std::string& d : dirs) {
+        sys_umount(d + "/m");
+    }
+    for (Queue& q : queues) {
+        CHECK(all_of(q) == sorted(expect_gone));
+    }
+    // Nothing more, nothing for the marker's directory.
+    Queue watcher = mount_queue();
+    REQUIRE(watch_mount(watcher.fd(), open_dir(arena.watched()).get(), 1) == 0);
+    CHECK(mount_tables() == before + 1);
+    CHECK(settle(watcher, arena.marker()).empty());
+    for (Queue& q : queues) {
+        CHECK(collect_read(q).empty());
+    }
+}
+
+TEST_CASE("a thread in a mount namespace of its own watches that namespace", "[mounts]") {
+    const Arena arena;
+    const std::string dir = arena.at("t");
+    make_dirs(dir + "/m");
+    // The thread unshares its namespace (and so its fs context); the
+    // process's other threads, /proc/self among them, stay in this one.
+    const auto got = run_in_child(
+        [] { return true; },
+        [&] {
+            std::vector<long> out;
+            std::thread t([&] {
+                if (::unshare(CLONE_NEWNS) != 0 ||
+                    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+                    out = {-1};
+                    return;
+                }
+                Queue q = mount_queue();
+                out.push_back(watch_mount(q.fd(), open_dir(dir).get(), 1));
+                const auto before = mountinfo("/proc/thread-self/mountinfo");
+                mount_tmpfs(dir + "/m");
+                const MountEntry m =
+                    added_mount(before, mountinfo("/proc/thread-self/mountinfo"), dir + "/m");
+                const auto recs = decode_all(records_until(
+                    q, [](const std::vector<Bytes>& r) { return !r.empty(); }, 5s));
+                out.push_back(static_cast<long>(recs.size()));
+                if (!recs.empty()) {
+                    out.push_back(recs[0].subtype);
+                    out.push_back(static_cast<long>(recs[0].mount == m.id));
+                }
+            });
+            t.join();
+            return out;
+        });
+    CHECK(got == std::vector<long>{0, 1, WQ_MOUNT_NEW, 1});
+}
+
+TEST_CASE("a table that fits the per-user limit once is re-read within it", "[mounts]") {
+    const Arena arena;
+    const std::string dir = arena.watched();
+    const std::uint64_t one = table_bytes();
+    // Room for one table, not for two: each re-read replaces the table.
+    const ParamGuard limit("max_user_mount_table_bytes");
+    limit.set(one + one / 2);
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    Fd ready_rd(fds[0]);
+    Fd ready_wr(fds[1]);
+    std::vector<std::string> targets;
+    for (const char* t : {"u1", "u2", "u3"}) {
+        targets.push_back(arena.at(t));
+        make_dirs(targets.back());
+    }
+    Failures failures;
+    std::jthread mounter = spawn(failures, [&] {
+        if (poll_events(ready_rd.get(), POLLIN, 30000) == 0) {
+            throw std::runtime_error("the watcher never got ready");
+        }
+        for (const std::string& t : targets) {
+            mount_tmpfs(t);
+            std::this_thread::sleep_for(50ms);
+        }
+    });
+    const auto got = run_unprivileged([&] {
+        Queue q = mount_queue();
+        const long watched = watch_mount(q.fd(), open_dir(dir).get(), 1);
+        if (::write(ready_wr.get(), "x", 1) != 1) {
+            throw_errno("write");
+        }
+        const auto recs = decode_all(records_until(
+            q, [](const std::vector<Bytes>& r) { return r.size() >= 3; }, 20s));
+        long news = 0;
+        for (const Rec& r : recs) {
+            news += r.subtype == WQ_MOUNT_NEW;
+        }
+        return std::vector<long>{watched, static_cast<long>(recs.size()), news};
+    });
+    mounter.join();
+    for (const std::string& t : targets) {
+        ::umount2(t.c_str(), MNT_DETACH);
+    }
+    INFO(failures.str());
+    REQUIRE(failures.empty());
+    CHECK(got == std::vector<long>{0, 3, 3});
 }
