@@ -303,6 +303,26 @@ check_watch_session() {
 	expect_line "watch_session: consumer stopped" "$nlog" "Monitoring terminated"
 }
 
+# Without the module (a /dev without the node) the library passes the
+# kernel's ENOPKG through and says once on stderr how to fix it.
+check_missing_module_hint() {
+	local hint="watch_queue: /dev/watch_queue is missing; load the module: modprobe watch_queue"
+	local out rc n
+	if keyctl supports notify >/dev/null 2>&1; then
+		pass "module-missing hint (not applicable: the kernel has notification pipes)"
+		return
+	fi
+	out=$(unshare -m sh -c 'mount -t tmpfs none /dev && LD_PRELOAD=$0 exec keyctl watch @s' \
+		"$WQ_COMPAT_LIB" 2>&1)
+	rc=$?
+	n=$(grep -cxF -- "$hint" <<<"$out")
+	if ((rc == 1 && n == 1)) && grep -q '^pipe2: ' <<<"$out"; then
+		pass "module-missing hint"
+	else
+		fail "module-missing hint" "exit $rc, hint lines $n: $(tr '\n' '|' <<<"$out")"
+	fi
+}
+
 main() {
 	if [[ ${!SESSION_MARK:-} != 1 ]]; then
 		check_preconditions
@@ -321,6 +341,7 @@ main() {
 	check_watch_key
 	check_watch_filter
 	check_watch_session
+	check_missing_module_hint
 
 	if ((failures)); then
 		echo "FAIL keyctl_compat: $failures check(s) failed"

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # wqmon end to end, as root in a guest with watch_queue.ko loaded: key
-# events in human and JSON output, --count, --timeout, filters, loss with a
-# tiny ring, exit 0 on SIGTERM/SIGINT, and the messages for a missing
-# module and a refused device watch.
+# events in human and JSON output (the fields of wqmon.1's JSON OUTPUT),
+# --count, --timeout and its exit status 124, --version, "wqmon:" usage
+# errors with exit 2, --iso-time, filters, loss with a tiny ring, exit 0 on
+# SIGTERM/SIGINT, and the messages for a missing module and a refused
+# device watch.
 #
 # Usage: WQMON=/path/to/wqmon wqmon.sh
 # Environment: WQ_WQMON_WAIT  seconds to wait for each expected output (30)
@@ -79,9 +81,37 @@ check_help_and_usage() {
 	else
 		fail help "exit or text wrong: $out"
 	fi
-	"$WQMON" -f xyz @s >/dev/null 2>&1
-	local rc=$?
-	((rc == 2)) && pass usage-error-exit-2 || fail usage-error-exit-2 "exit $rc"
+	if [[ $out == *"-V,--version"* && $out == *"124 when --timeout expires"* ]]; then
+		pass help-exit-statuses
+	else
+		fail help-exit-statuses "no --version or exit status 124 in: $out"
+	fi
+	local rc err
+	for args in "-f xyz @s" "--no-such-option @s" "-n x @s" ""; do
+		# shellcheck disable=SC2086 # word splitting wanted
+		err=$("$WQMON" $args 2>&1 >/dev/null)
+		rc=$?
+		if ((rc == 2)) && [[ $err == "wqmon: "* ]]; then
+			pass "usage-error-exit-2 ($args)"
+		else
+			fail "usage-error-exit-2 ($args)" "exit $rc: $err"
+		fi
+	done
+}
+
+check_version() {
+	local out rc
+	out=$("$WQMON" --version 2>&1)
+	rc=$?
+	# the version of meson's project() in the tree under test
+	local want
+	want=$(sed -nE "s/^  version: '([^']+)',$/\1/p" "$(dirname "${BASH_SOURCE[0]}")/../../meson.build")
+	if ((rc == 0)) && [[ -n $want && $out == "wqmon $want" ]]; then
+		pass "version (wqmon $want)"
+	else
+		fail version "exit $rc, '$out', expected 'wqmon $want'"
+	fi
+	[[ $("$WQMON" -V 2>&1) == "$out" ]] && pass version-short || fail version-short "-V differs"
 }
 
 check_human_keys() {
@@ -111,8 +141,10 @@ check_human_keys() {
 }
 
 check_json_and_count() {
-	local log=$work/json key
+	local log=$work/json key start_mono_us start_real_us
 	key=$(new_key json)
+	start_mono_us=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)')
+	start_real_us=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME) // 1000)')
 	start "$log" --json --count 2 @s "$key" || return
 	keyctl update "$key" x
 	keyctl update "$key" y
@@ -124,13 +156,24 @@ check_json_and_count() {
 	local n
 	n=$(wc -l <"$log")
 	((n == 2)) && pass count-lines || fail count-lines "$n lines ($(show "$log"))"
-	if python3 - "$log" "$key" <<'PY'; then
-import json, sys
+	local boot_id
+	boot_id=$(tr -d -- '-\n' </proc/sys/kernel/random/boot_id)
+	if python3 - "$log" "$key" "$boot_id" "$start_mono_us" "$start_real_us" <<'PY'; then
+import json, sys, time
 lines = [json.loads(l) for l in open(sys.argv[1])]
-key = int(sys.argv[2])
-assert all(l["type"] == "key" and l["subtype"] == "upd" for l in lines), lines
-assert all(l["key"] == key and l["aux"] == 0 for l in lines), lines
-assert all(isinstance(l["ts"], int) and l["watch"] == 1 for l in lines), lines
+key, boot_id = int(sys.argv[2]), sys.argv[3]
+mono0, real0 = int(sys.argv[4]), int(sys.argv[5])
+mono1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+real1 = time.clock_gettime_ns(time.CLOCK_REALTIME) // 1000
+for l in lines:
+    assert set(l) == {"type", "subtype", "key", "aux", "watch", "watched", "time_monotonic_us",
+                      "time_realtime_us", "boot_id"}, l
+    assert l["type"] == "key" and l["subtype"] == "upd", l
+    assert l["key"] == key and l["aux"] == 0 and l["watch"] == 1, l
+    assert l["watched"] == str(key), l
+    assert l["boot_id"] == boot_id and len(boot_id) == 32, (l, boot_id)
+    assert mono0 <= l["time_monotonic_us"] <= mono1, (l, mono0, mono1)
+    assert real0 - 2000000 <= l["time_realtime_us"] <= real1 + 2000000, (l, real0, real1)
 PY
 		pass json-objects
 	else
@@ -146,6 +189,40 @@ check_timeout() {
 		pass timeout
 	else
 		fail timeout "exit $rc after $((SECONDS - start))s ($(show "$work/timeout"))"
+	fi
+
+	# --count not reached when --timeout expires: 124, the records that came printed
+	local key
+	key=$(new_key timeout)
+	start "$work/timeout-count" -n 2 --timeout 3 "$key" || return
+	keyctl update "$key" once
+	wait_exit "$mon_pid"
+	rc=$exit_status
+	if ((rc == 124)) && (($(grep -cE "$KEY_LINE"'upd ' "$work/timeout-count") == 1)); then
+		pass timeout-before-count-exit-124
+	else
+		fail timeout-before-count-exit-124 "exit $rc ($(show "$work/timeout-count"))"
+	fi
+	# --count reached before --timeout: 0
+	start "$work/count-first" -n 1 --timeout 30 "$key" || return
+	keyctl update "$key" twice
+	wait_exit "$mon_pid"
+	rc=$exit_status
+	((rc == 0)) && pass count-before-timeout-exit-0 || fail count-before-timeout-exit-0 "exit $rc"
+}
+
+# --iso-time: the wall clock in ISO 8601 with the UTC offset
+check_iso_time() {
+	local log=$work/iso key
+	key=$(new_key iso)
+	start "$log" --iso-time -n 1 "$key" || return
+	keyctl update "$key" x
+	wait_exit "$mon_pid"
+	local re='^KEY   \[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}[+-][0-9]{2}:[0-9]{2}\] upd      '"$key"'$'
+	if ((exit_status == 0)) && grep -qE "$re" "$log"; then
+		pass iso-time
+	else
+		fail iso-time "exit $exit_status ($(show "$log"))"
 	fi
 }
 
@@ -295,9 +372,11 @@ trap check_cleanup EXIT
 work=$(mktemp -d)
 check_preconditions
 check_help_and_usage
+check_version
 check_human_keys
 check_json_and_count
 check_timeout
+check_iso_time
 check_filters
 check_loss
 check_module_missing

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/sysmacros.h>
@@ -315,6 +316,76 @@ TEST_CASE("route_pipe2: the device only where the kernel has no notification pip
         CHECK(errno == EINVAL);
         CHECK(sys.calls.empty());
     }
+}
+
+TEST_CASE("module_missing: ENOPKG passed through because the device node does not exist",
+          "[compat]") {
+    FakeSys sys;
+    int fds[2] = {-7, -7};
+    FakeReal real{-1, ENOPKG};
+    const auto route = [&](int flags = wqc::kNotificationPipe) {
+        errno = kSentinelErrno;
+        const auto out = wqc::route_pipe2(sys, fds, flags, real);
+        return wqc::module_missing(out, errno);
+    };
+
+    SECTION("no node, no notification pipes: the hint") {
+        sys.device_node.reset();
+        CHECK(route());
+        CHECK(route(wqc::kNotificationPipe | O_CLOEXEC));
+    }
+    SECTION("the device served the pipe: no hint") {
+        CHECK_FALSE(route());
+    }
+    SECTION("the device exists but cannot be opened or duplicated: no hint") {
+        sys.open_errno = EACCES;
+        CHECK_FALSE(route());
+        sys.open_errno = 0;
+        sys.dup_errno = EMFILE;
+        CHECK_FALSE(route());
+    }
+    SECTION("a kernel before 5.8 (EINVAL), or no device for other reasons: no hint") {
+        sys.device_node.reset();
+        real = {-1, EINVAL};
+        CHECK_FALSE(route());
+        real = {-1, EMFILE};
+        CHECK_FALSE(route());
+        real = {0, 0};
+        CHECK_FALSE(route());
+    }
+    SECTION("ordinary pipes and refused flags: no hint") {
+        sys.device_node.reset();
+        CHECK_FALSE(route(O_CLOEXEC));
+        CHECK_FALSE(route(wqc::kNotificationPipe | O_APPEND));
+    }
+}
+
+TEST_CASE("the module hint: one line, printed once", "[compat]") {
+    CHECK(std::string(wqc::kMissingModuleHint) ==
+          "watch_queue: /dev/watch_queue is missing; load the module: modprobe watch_queue");
+    CHECK(std::string(wqc::kMissingModuleHint).find('\n') == std::string::npos);
+    wqc::Once once;
+    CHECK(once.first());
+    CHECK_FALSE(once.first());
+    CHECK_FALSE(once.first());
+
+    // many threads race for it: exactly one wins
+    wqc::Once raced;
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+        threads.emplace_back([&] {
+            for (int j = 0; j < 100; ++j) {
+                if (raced.first()) {
+                    ++winners;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    CHECK(winners == 1);
 }
 
 TEST_CASE("route_keyctl: KEYCTL_WATCH_KEY on the device becomes WQ_IOC_WATCH_KEY", "[compat]") {

@@ -7,6 +7,8 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -89,6 +91,54 @@ bool device_has_keys() {
     }
 }
 
+// Standard error sent to a temporary file while the object lives.
+class StderrCapture {
+public:
+    StderrCapture() : file_(std::tmpfile()), saved_(::dup(STDERR_FILENO)) {
+        REQUIRE(file_ != nullptr);
+        REQUIRE(saved_ >= 0);
+        REQUIRE(::dup2(::fileno(file_), STDERR_FILENO) == STDERR_FILENO);
+    }
+    StderrCapture(const StderrCapture&) = delete;
+    StderrCapture& operator=(const StderrCapture&) = delete;
+    StderrCapture(StderrCapture&&) = delete;
+    StderrCapture& operator=(StderrCapture&&) = delete;
+    ~StderrCapture() {
+        restore();
+        std::fclose(file_);
+    }
+
+    // Restores stderr and returns what was written to it.
+    std::string text() {
+        restore();
+        std::string out;
+        std::array<char, 512> buf{};
+        ssize_t n = 0;
+        off_t off = 0;
+        while ((n = ::pread(::fileno(file_), buf.data(), buf.size(), off)) > 0) {
+            out.append(buf.data(), static_cast<std::size_t>(n));
+            off += n;
+        }
+        return out;
+    }
+
+private:
+    void restore() {
+        if (saved_ >= 0) {
+            ::dup2(saved_, STDERR_FILENO);
+            ::close(saved_);
+            saved_ = -1;
+        }
+    }
+    std::FILE* file_;
+    int saved_;
+};
+
+bool debug_log_on() {
+    const char* v = std::getenv("WQ_COMPAT_DEBUG");
+    return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
+}
+
 // An ordinary pipe: never the device.
 std::array<wqt::Fd, 2> plain_pipe() {
     int fds[2];
@@ -138,10 +188,29 @@ TEST_CASE("pipe2(O_NOTIFICATION_PIPE): the kernel's pipe, else the device, else 
         ::close(raw_fds[1]);
     }
 
+    // The first notification pipe of this process (this test comes first).
     int fds[2] = {-1, -1};
+    StderrCapture capture;
     const Result ours =
         call([&] { return ::pipe2(fds, wqc::kNotificationPipe | O_CLOEXEC | O_NONBLOCK); });
-    INFO("libc pipe2: " << describe(raw) << ", interposed: " << describe(ours));
+    const std::string said = capture.text();
+    INFO("libc pipe2: " << describe(raw) << ", interposed: " << describe(ours)
+                        << ", stderr: " << said);
+    struct stat node_st {};
+    const bool node_missing = ::stat(WQ_DEV_PATH, &node_st) != 0 && errno == ENOENT;
+    if (raw.ret != 0 && raw.err == ENOPKG && node_missing) {
+        // The module is not loaded: the error passes through, with a hint.
+        CHECK(ours == raw);
+        CHECK_THAT(said, Catch::EndsWith(std::string(wqc::kMissingModuleHint) + "\n"));
+        // once per process
+        StderrCapture again;
+        const Result second = call([&] { return ::pipe2(fds, wqc::kNotificationPipe); });
+        CHECK(second == raw);
+        const std::string said_again = again.text();
+        CHECK(said_again.find("modprobe") == std::string::npos);
+    } else if (!debug_log_on()) {
+        CHECK(said.empty());
+    }
     if (raw.ret == 0) {
         // The kernel has notification pipes: nothing changes.
         REQUIRE(ours.ret == 0);

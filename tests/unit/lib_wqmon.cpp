@@ -68,7 +68,7 @@ TEST_CASE("filters: keyctl letters, types and named subtypes") {
 TEST_CASE("human lines follow udevadm monitor and keyctl watch") {
     wqmon::Formatter f;
     f.labels[0] = "@s";
-    const wqmon::Timestamp ts{12, 34};
+    const wqmon::Timestamp ts{12000034, 0};
     CHECK(f.human(decode(libtest::key_record(wq::KeySubtype::linked, 5, 6)), ts) ==
           "KEY   [12.000034] link     5 6");
     CHECK(f.human(decode(libtest::key_record(wq::KeySubtype::updated, 5, 0)), ts) ==
@@ -96,22 +96,23 @@ TEST_CASE("device records are enriched when a lookup is given") {
     std::memcpy(payload.data() + 8, &sector, 8);
     const auto rec =
         decode(libtest::make_record(WQ_TYPE_BLOCK, WQ_BLOCK_ERROR_CRITICAL_MEDIUM, 0, payload));
-    CHECK(f.human(rec, {1, 0}) ==
+    CHECK(f.human(rec, {1000000, 0}) ==
           "BLOCK [1.000000] medium   8:0 sector 2048 /dev/sda (QEMU HARDDISK, serial QM1)");
-    const Json j = Json::parse(f.json(rec, {1, 0}));
+    const Json j = Json::parse(f.json(rec, {1000000, 0}));
     CHECK(j["type"] == "block");
-    CHECK(j["major"] == 8);
+    CHECK(j["dev"] == Json{{"major", 8}, {"minor", 0}});
     CHECK(j["sector"] == 2048);
     CHECK(j["node"] == "/dev/sda");
-    CHECK(j["ts"] == 1000000);
+    CHECK(j["time_monotonic_us"] == 1000000);
 }
 
 TEST_CASE("JSON: one object per record, loss first-class, names escaped") {
     wqmon::Formatter f;
-    const Json loss = Json::parse(f.json(decode(libtest::loss_record(3)), {0, 5}));
+    const Json loss = Json::parse(f.json(decode(libtest::loss_record(3)), {5, 7}));
     CHECK(loss["type"] == "loss");
     CHECK(loss["count"] == 3);
-    CHECK(loss["ts"] == 5);
+    CHECK(loss["time_monotonic_us"] == 5);
+    CHECK(loss["time_realtime_us"] == 7);
 
     std::vector<std::byte> payload(9);
     const std::string name = "a\"\\\n\xff";

@@ -28,12 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 using wqmon::Fatal;
 
-wqmon::Timestamp now(bool realtime) {
-    timespec ts{};
-    clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
-    return {static_cast<std::uint64_t>(ts.tv_sec), static_cast<std::uint32_t>(ts.tv_nsec / 1000)};
-}
-
 class Monitor {
 public:
     Monitor(const wqmon::Options& o, wq::Queue& queue, wqmon::Formatter fmt)
@@ -53,7 +47,7 @@ private:
     bool print_all(Range&& records) {
         // NOLINTNEXTLINE(readability-use-anyofallof): prints as it goes
         for (const wq::Record& rec : records) {
-            const wqmon::Timestamp ts = now(o_.realtime);
+            const wqmon::Timestamp ts = wqmon::now(); // when wqmon read it
             const std::string out = o_.json ? fmt_.json(rec, ts) : fmt_.human(rec, ts);
             fmt::print(stdout, "{}\n", out);
             if (o_.count != 0 && ++printed_ >= o_.count) {
@@ -100,6 +94,12 @@ int run(const wqmon::Options& o) {
         queue.set_filter(*filter);
     }
     wqmon::Formatter fmt;
+    fmt.time_style = o.iso_time   ? wqmon::TimeStyle::iso
+                     : o.realtime ? wqmon::TimeStyle::realtime
+                                  : wqmon::TimeStyle::monotonic;
+    if (o.json) {
+        fmt.boot_id = wqmon::read_boot_id();
+    }
     if (o.udev) {
         fmt.enrich = {wq::describe_block, wq::describe_usb};
     }
@@ -121,7 +121,7 @@ int run(const wqmon::Options& o) {
         if (o.timeout > 0) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
             if (left.count() <= 0) {
-                return 0;
+                return wqmon::timeout_exit_status(o);
             }
             wait_ms = static_cast<int>(left.count());
         }
@@ -133,13 +133,13 @@ int run(const wqmon::Options& o) {
             throw Fatal{fmt::format("poll: {}", std::strerror(errno))};
         }
         if ((fds[1].revents & POLLIN) != 0) {
-            return 0; // SIGINT or SIGTERM
+            return wqmon::exit_status::ok; // SIGINT or SIGTERM
         }
         if ((fds[0].revents & POLLERR) != 0) {
             throw Fatal{"the queue reports an error (corrupt consumer position)"};
         }
         if ((fds[0].revents & POLLIN) != 0 && !monitor.consume()) {
-            return 0;
+            return wqmon::exit_status::ok; // --count records
         }
     }
 }
@@ -160,5 +160,5 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         fmt::print(stderr, "wqmon: {}\n", e.what());
     }
-    return 1;
+    return wqmon::exit_status::failure;
 }

@@ -4,10 +4,12 @@
 #include <array>
 #include <bitset>
 #include <charconv>
+#include <iostream>
 #include <map>
 #include <stdexcept>
 #include <utility>
 
+#include "wqmon_config.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <watchqueue/queue.hpp>
@@ -63,7 +65,20 @@ unsigned subtype_number(std::uint32_t type, std::string_view name) {
         fmt::format("unknown subtype '{}' of type {}", name, wq::type_name(type)));
 }
 
+// Usage errors, CLI11's own included: "wqmon: what\n" and where to look.
+std::string failure_message(const CLI::App* /*app*/, const CLI::Error& e) {
+    return fmt::format("wqmon: {}\nTry 'wqmon --help' for more information.\n", e.what());
+}
+
 } // namespace
+
+std::string version_line() {
+    return fmt::format("wqmon {}", WQMON_VERSION);
+}
+
+int timeout_exit_status(const Options& options) noexcept {
+    return options.count != 0 ? exit_status::timeout : exit_status::ok;
+}
 
 std::optional<std::int32_t> parse_key(std::string_view arg) noexcept {
     for (const auto& [name, id] : special_keys) {
@@ -126,6 +141,11 @@ std::optional<wq::Filter> build_filter(const Options& options) {
 }
 
 std::optional<Options> parse(int argc, char** argv, int& exit_code) {
+    return parse(argc, argv, exit_code, std::cout, std::cerr);
+}
+
+std::optional<Options> parse(int argc, char** argv, int& exit_code, std::ostream& out,
+                             std::ostream& err) {
     Options o;
     std::vector<std::string> key_args;
     CLI::App app("Print notifications of key, keyring, device, filesystem and mount changes from "
@@ -159,21 +179,29 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code) {
         ->allow_extra_args(false); // one value per use: keys may follow
     app.add_flag("-j,--json", o.json, "Print one JSON object per line");
     app.add_option("-n,--count", o.count, "Exit after N records")->type_name("N");
-    app.add_option("--timeout", o.timeout, "Exit after SECS seconds")
+    app.add_option("--timeout", o.timeout,
+                   "Exit after SECS seconds (status 124 if --count records did not all arrive)")
         ->type_name("SECS")
         ->check(CLI::NonNegativeNumber.description(""));
     app.add_flag("--realtime", o.realtime,
-                 "Timestamps from CLOCK_REALTIME (default: CLOCK_MONOTONIC, as udevadm monitor)");
+                 "Human output: times from CLOCK_REALTIME (default: CLOCK_MONOTONIC, as udevadm "
+                 "monitor)");
+    app.add_flag("--iso-time", o.iso_time,
+                 "Human output: wall-clock times in ISO 8601 with the UTC offset "
+                 "(2026-01-31T12:00:00.000000+01:00)");
     bool no_udev = false;
     app.add_flag("--no-udev", no_udev, "Do not look device names up in udev");
     app.add_flag("-q,--quiet", o.quiet, "No banner on stderr once the watches are in place");
     app.add_option("--ring-bytes", o.ring_bytes, "Size of the queue's ring in bytes")
         ->type_name("BYTES");
-    app.footer("Exit status: 0 on SIGINT, SIGTERM, --count or --timeout; 1 on errors; 2 on "
-               "usage errors. See wqmon(1).");
+    app.set_version_flag("-V,--version", version_line(), "Print the version and exit");
+    app.footer("Exit status: 0 on SIGINT or SIGTERM, after --count records, or when --timeout "
+               "expires without --count; 124 when --timeout expires before --count records "
+               "arrived; 1 on errors; 2 on usage errors. See wqmon(1).");
+    app.failure_message(failure_message);
     // usage errors exit with 2, as getopt-based tools do
     auto usage = [&](const CLI::Error& e) {
-        exit_code = app.exit(e) == 0 ? 0 : 2;
+        exit_code = app.exit(e, out, err) == 0 ? exit_status::ok : exit_status::usage;
         return std::nullopt;
     };
     try {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,17 @@
 #include <watchqueue/filter.hpp>
 
 namespace wqmon {
+
+// wqmon's exit statuses, documented in wqmon.1 and --help.
+namespace exit_status {
+inline constexpr int ok = 0;        // SIGINT, SIGTERM, --count reached, --timeout without --count
+inline constexpr int failure = 1;   // an error (the message says which)
+inline constexpr int usage = 2;     // a usage error
+inline constexpr int timeout = 124; // --timeout expired before --count records (as timeout(1))
+} // namespace exit_status
+
+// "wqmon 0.1.0": what --version prints (the version of meson's project()).
+[[nodiscard]] std::string version_line();
 
 struct KeyArg {
     std::string label; // as given: "@s", "1234"
@@ -28,6 +40,7 @@ struct Options {
     std::vector<std::string> subtypes; // --subtype TYPE:NAME[,NAME...]
     bool json = false;
     bool realtime = false;
+    bool iso_time = false;
     bool udev = true;
     bool quiet = false;
     std::uint64_t count = 0; // 0: unlimited
@@ -36,8 +49,15 @@ struct Options {
 };
 
 // Parses argv; returns the options, or nullopt with @exit_code set (0 after
-// --help, 2 after a usage error, the message already printed).
+// --help or --version, printed on @out; exit_status::usage after a usage
+// error, printed on @err as "wqmon: ...").
+std::optional<Options> parse(int argc, char** argv, int& exit_code, std::ostream& out,
+                             std::ostream& err);
 std::optional<Options> parse(int argc, char** argv, int& exit_code);
+
+// The exit status when --timeout expires: exit_status::timeout if --count
+// records were asked for (they did not all arrive), else exit_status::ok.
+[[nodiscard]] int timeout_exit_status(const Options& options) noexcept;
 
 // "@s", "@u", ... or a decimal/0x serial; nullopt if neither.
 std::optional<std::int32_t> parse_key(std::string_view arg) noexcept;

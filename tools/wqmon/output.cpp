@@ -2,7 +2,10 @@
 #include "output.hpp"
 
 #include <array>
+#include <cctype>
 #include <cstring>
+#include <ctime>
+#include <fstream>
 #include <string_view>
 #include <variant>
 
@@ -24,9 +27,41 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-std::string line(std::string_view source, Timestamp ts, std::string_view action,
+std::string line(std::string_view source, std::string_view when, std::string_view action,
                  std::string_view details) {
-    return fmt::format("{:<6}[{}.{:06}] {:<8} {}", source, ts.sec, ts.usec, action, details);
+    return fmt::format("{:<6}[{}] {:<8} {}", source, when, action, details);
+}
+
+std::string when(Timestamp ts, TimeStyle style) {
+    switch (style) {
+    case TimeStyle::iso:
+        return iso_time(ts.realtime_us);
+    case TimeStyle::realtime:
+        return fmt::format("{}.{:06}", ts.realtime_us / 1000000, ts.realtime_us % 1000000);
+    case TimeStyle::monotonic:
+        break;
+    }
+    return fmt::format("{}.{:06}", ts.monotonic_us / 1000000, ts.monotonic_us % 1000000);
+}
+
+std::uint64_t micros(clockid_t clock) noexcept {
+    timespec t{};
+    ::clock_gettime(clock, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1000000 +
+           static_cast<std::uint64_t>(t.tv_nsec) / 1000;
+}
+
+// "dev": {"major": M, "minor": m}, the same in every record with a device
+Json dev_json(std::uint64_t dev) {
+    return Json{{"major", major(dev)}, {"minor", minor(dev)}};
+}
+
+// "error" with "error_name" when there is an error
+void add_error(Json& j, std::int32_t error) {
+    j["error"] = error;
+    if (error != 0) {
+        j["error_name"] = errno_name(error);
+    }
 }
 
 std::string label_of(const WatchLabels& labels, unsigned watch) {
@@ -124,16 +159,13 @@ std::string mount_details(const wq::MountEvent& ev, const std::string& watched) 
 
 void add_fs(Json& j, const wq::SuperblockEvent& ev) {
     j["subtype"] = wq::subtype_name(ev.subtype);
-    j["sb_id"] = ev.sb_id;
-    j["major"] = major(ev.sb_id);
-    j["minor"] = minor(ev.sb_id);
+    j["dev"] = dev_json(ev.sb_id);
     if (ev.subtype == wq::SuperblockSubtype::readonly) {
         j["readonly"] = ev.is_now_ro;
         j["emergency"] = ev.emergency;
         return;
     }
-    j["error"] = ev.error;
-    j["error_name"] = errno_name(ev.error);
+    add_error(j, ev.error);
     j["aux"] = ev.aux;
     if (ev.subtype == wq::SuperblockSubtype::edquot) {
         j["id"] = ev.ino; // the quota's user or group id
@@ -143,18 +175,57 @@ void add_fs(Json& j, const wq::SuperblockEvent& ev) {
     }
 }
 
-void add_mount(Json& j, const wq::MountEvent& ev, const std::string& watched) {
+void add_mount(Json& j, const wq::MountEvent& ev) {
     j["subtype"] = wq::subtype_name(ev.subtype);
     j["mount_id"] = ev.mount_id;
     j["parent_id"] = ev.parent_id;
     j["in_subtree"] = ev.in_subtree;
-    j["object"] = watched;
     if (shows_ro(ev.subtype)) {
         j["readonly"] = ev.is_now_ro;
     }
 }
 
 } // namespace
+
+Timestamp now() noexcept {
+    return {micros(CLOCK_MONOTONIC), micros(CLOCK_REALTIME)};
+}
+
+std::string read_boot_id(const char* path) {
+    std::ifstream in(path);
+    std::string text;
+    if (!std::getline(in, text)) {
+        return "";
+    }
+    std::string id;
+    for (const char c : text) {
+        if (c == '-') {
+            continue;
+        }
+        if (std::isxdigit(static_cast<unsigned char>(c)) == 0) {
+            return "";
+        }
+        id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return id.size() == 32 ? id : "";
+}
+
+std::string iso_time(std::uint64_t realtime_us) {
+    const auto secs = static_cast<std::time_t>(realtime_us / 1000000);
+    std::tm tm{};
+    if (::localtime_r(&secs, &tm) == nullptr) {
+        return fmt::format("@{}.{:06}", realtime_us / 1000000, realtime_us % 1000000);
+    }
+    std::array<char, 32> date{};
+    std::array<char, 8> zone{}; // "+0100"
+    (void)std::strftime(date.data(), date.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    (void)std::strftime(zone.data(), zone.size(), "%z", &tm);
+    const std::string_view z(zone.data());
+    // ISO 8601's extended format wants the offset as +01:00
+    const std::string offset =
+        z.size() == 5 ? fmt::format("{}:{}", z.substr(0, 3), z.substr(3)) : std::string(z);
+    return fmt::format("{}.{:06}{}", date.data(), realtime_us % 1000000, offset);
+}
 
 std::string errno_name(int e) {
     const char* name = e > 0 ? ::strerrorname_np(e) : nullptr;
@@ -173,7 +244,8 @@ std::string quota_warning_name(std::uint32_t warning) {
     return fmt::format("warning {}", warning);
 }
 
-std::string Formatter::human(const wq::Record& rec, Timestamp ts) const {
+std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
+    const std::string ts = when(time, time_style);
     return std::visit(
         Overloaded{
             [&](const wq::LossEvent& ev) {
@@ -233,8 +305,15 @@ std::string Formatter::human(const wq::Record& rec, Timestamp ts) const {
 
 std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
     Json j;
-    j["ts"] = ts.sec * 1000000 + ts.usec; // microseconds
+    j["time_monotonic_us"] = ts.monotonic_us;
+    j["time_realtime_us"] = ts.realtime_us;
+    if (!boot_id.empty()) {
+        j["boot_id"] = boot_id;
+    }
     j["watch"] = rec.watch_id();
+    if (!std::holds_alternative<wq::LossEvent>(rec.event)) {
+        j["watched"] = label_of(labels, rec.watch_id());
+    }
     std::visit(Overloaded{
                    [&](const wq::LossEvent& ev) {
                        j["type"] = "loss";
@@ -242,9 +321,8 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
                    },
                    [&](const wq::RemovalEvent& ev) {
                        j["type"] = "removal";
-                       j["object"] = label_of(labels, rec.watch_id());
                        if (ev.id) {
-                           j["id"] = *ev.id;
+                           j["object"] = *ev.id;
                        }
                    },
                    [&](const wq::KeyEvent& ev) {
@@ -256,8 +334,7 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
                    [&](const wq::BlockEvent& ev) {
                        j["type"] = "block";
                        j["subtype"] = wq::subtype_name(ev.subtype);
-                       j["major"] = major(ev.dev);
-                       j["minor"] = minor(ev.dev);
+                       j["dev"] = dev_json(ev.dev);
                        j["sector"] = ev.sector;
                        add_device(j, lookup_block(enrich, ev.dev));
                    },
@@ -265,7 +342,7 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
                        j["type"] = "usb";
                        j["subtype"] = wq::subtype_name(ev.subtype);
                        j["name"] = std::string(ev.name);
-                       j["error"] = ev.error;
+                       add_error(j, ev.error);
                        add_device(j, lookup_usb(enrich, ev.name));
                    },
                    [&](const wq::SuperblockEvent& ev) {
@@ -274,7 +351,7 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
                    },
                    [&](const wq::MountEvent& ev) {
                        j["type"] = "mount";
-                       add_mount(j, ev, label_of(labels, rec.watch_id()));
+                       add_mount(j, ev);
                    },
                    [&](const wq::RawEvent&) {
                        j["type"] = "raw";

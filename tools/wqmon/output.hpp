@@ -14,9 +14,17 @@
 
 namespace wqmon {
 
+// When wqmon read a record, in microseconds of both clocks.
 struct Timestamp {
-    std::uint64_t sec = 0;
-    std::uint32_t usec = 0;
+    std::uint64_t monotonic_us = 0; // CLOCK_MONOTONIC: since boot (boot_id names the boot)
+    std::uint64_t realtime_us = 0;  // CLOCK_REALTIME: since the Epoch
+};
+
+// The clock of the human lines' times, and how they are written.
+enum class TimeStyle : std::uint8_t {
+    monotonic, // [1234.567890], seconds since boot (the default, as udevadm monitor)
+    realtime,  // [1767225600.000000], seconds since the Epoch (--realtime)
+    iso,       // [2026-01-01T00:00:00.000000+00:00], local time (--iso-time)
 };
 
 // Device lookups (udev by default; tests pass their own).
@@ -29,6 +37,18 @@ struct Enricher {
 // a --fs or --mounts watch).
 using WatchLabels = std::map<unsigned, std::string>;
 
+// Both clocks now.
+[[nodiscard]] Timestamp now() noexcept;
+
+// The boot's id as journald names it (_BOOT_ID): the 32 hex digits of
+// @path (/proc/sys/kernel/random/boot_id) without dashes; "" if it cannot be
+// read or is not a UUID.
+[[nodiscard]] std::string read_boot_id(const char* path = "/proc/sys/kernel/random/boot_id");
+
+// ISO 8601 in local time with microseconds and the UTC offset:
+// "2026-01-31T12:00:00.000001+01:00".
+[[nodiscard]] std::string iso_time(std::uint64_t realtime_us);
+
 // "EIO", "EUCLEAN", ...; "errno N" for a number glibc has no name for.
 [[nodiscard]] std::string errno_name(int e);
 
@@ -39,6 +59,8 @@ using WatchLabels = std::map<unsigned, std::string>;
 struct Formatter {
     WatchLabels labels;
     Enricher enrich;
+    TimeStyle time_style = TimeStyle::monotonic;
+    std::string boot_id; // JSON's boot_id; left out if empty
 
     [[nodiscard]] std::string human(const watchqueue::Record& rec, Timestamp ts) const;
     [[nodiscard]] std::string json(const watchqueue::Record& rec, Timestamp ts) const;

@@ -13,6 +13,7 @@
 // checks against upstream's definitions).
 #pragma once
 
+#include <atomic>
 #include <cerrno>
 #include <concepts>
 #include <cstddef>
@@ -217,5 +218,27 @@ Outcome route_pipe2(S& sys, int fds[2], int flags, const Real& call_real) noexce
     errno = err;
     return out;
 }
+
+// The one line printed on stderr, once per process, when a notification pipe
+// was refused because the module is not loaded (see module_missing).
+inline constexpr char kMissingModuleHint[] =
+    "watch_queue: " WQ_DEV_PATH " is missing; load the module: modprobe watch_queue";
+
+// After route_pipe2() returned @out with errno @err: the kernel has no
+// notification pipes (ENOPKG passed through) because WQ_DEV_PATH does not
+// exist, i.e. the module is not loaded. A device that exists but cannot be
+// used (EACCES, EMFILE, ...) and kernels before 5.8 (EINVAL) are not this.
+constexpr bool module_missing(const Outcome& out, int err) noexcept {
+    return out.route == Route::no_device && err == ENOPKG && out.device_err == ENOENT;
+}
+
+// True for the first caller only, in any thread; no lock, no allocation.
+class Once {
+public:
+    [[nodiscard]] bool first() noexcept { return !done_.exchange(true, std::memory_order_relaxed); }
+
+private:
+    std::atomic<bool> done_{false};
+};
 
 } // namespace wqc

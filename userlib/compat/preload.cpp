@@ -18,10 +18,15 @@
 // pipes, goes to the next definition (dlsym(RTLD_NEXT)) with its arguments,
 // return value and errno untouched. The decisions are in compat_logic.h.
 //
+// Where pipe2(O_NOTIFICATION_PIPE) fails with ENOPKG because /dev/watch_queue
+// does not exist, the error passes through and one hint line (load the
+// module) goes to stderr, once per process.
+//
 // Constraints: no exceptions, RTTI, allocation, locks or stdio; the only
 // state is the lazily resolved next definitions (atomics, resolved on first
-// use: that first dlsym() is the one step that is not async-signal-safe) and
-// the debug flag read from WQ_COMPAT_DEBUG by the constructor.
+// use: that first dlsym() is the one step that is not async-signal-safe),
+// the debug flag read from WQ_COMPAT_DEBUG by the constructor and the flag
+// of the hint printed once.
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -100,6 +105,7 @@ constinit NextSymbol<WatchKeyFn> next_watch_key{"keyctl_watch_key"};
 constinit NextSymbol<CapabilitiesFn> next_capabilities{"keyctl_capabilities"};
 
 constinit std::atomic<bool> debug_enabled{false};
+constinit wqc::Once missing_module_hint;
 
 // The constructor's only job: WQ_COMPAT_DEBUG set to anything but "" or "0".
 __attribute__((constructor)) void read_debug_env() noexcept {
@@ -214,11 +220,15 @@ WQC_EXPORT int pipe2(int fds[2], int flags) noexcept {
     }
     wqc::RealSys sys;
     const Outcome out = wqc::route_pipe2(sys, fds, flags, [&] { return real(fds, flags); });
+    const int err = errno;
     if (debugging()) {
-        const int err = errno;
         log_pipe2(flags, fds, out, err);
-        errno = err;
     }
+    if (wqc::module_missing(out, err) && missing_module_hint.first()) {
+        LogLine hint;
+        hint.text(wqc::kMissingModuleHint).write_to(STDERR_FILENO);
+    }
+    errno = err;
     return static_cast<int>(out.ret);
 }
 

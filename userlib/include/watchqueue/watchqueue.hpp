@@ -3,11 +3,12 @@
 // notification pipes where the kernel has them).
 #pragma once
 
-#include "error.hpp"   // IWYU pragma: export
-#include "filter.hpp"  // IWYU pragma: export
-#include "queue.hpp"   // IWYU pragma: export
-#include "record.hpp"  // IWYU pragma: export
-#include "records.hpp" // IWYU pragma: export
-#include "ring.hpp"    // IWYU pragma: export
-#include "sys.hpp"     // IWYU pragma: export
-#include "udev.hpp"    // IWYU pragma: export
+#include "error.hpp"              // IWYU pragma: export
+#include "filter.hpp"             // IWYU pragma: export
+#include "queue.hpp"              // IWYU pragma: export
+#include "record.hpp"             // IWYU pragma: export
+#include "records.hpp"            // IWYU pragma: export
+#include "ring.hpp"               // IWYU pragma: export
+#include "sys.hpp"                // IWYU pragma: export
+#include "udev.hpp"               // IWYU pragma: export
+#include <watchqueue/version.hpp> // IWYU pragma: export (generated)
