@@ -710,3 +710,43 @@ TEST_CASE("the disk hooks are disarmed when no disk is watched", "[block]") {
     CHECK(wait_for([] { return disk_hooks().find('+') == std::string::npos; }, 5s));
     CHECK(disk_hooks().find('!') == std::string::npos);
 }
+
+TEST_CASE("a new medium ends a disk watch where disks have sequence numbers", "[block]") {
+    run("modprobe loop");
+    const std::string img = "/tmp/wq_medium.img";
+    run("truncate -s 1M " + img);
+    run("losetup --find --show " + img + " >" + img + ".dev");
+    const std::string dev = read_line(img + ".dev");
+    const std::uint64_t rdev = rdev_of(dev);
+    const bool has_seq = fs::exists("/sys/block/" + fs::path(dev).filename().string() + "/diskseq");
+    Queue q = device_queue();
+    {
+        const Fd fd = open_fd(dev, O_RDONLY | O_CLOEXEC);
+        REQUIRE(watch_devices(q.fd(), 14, fd.get()) == 0);
+    }
+    // Unbinding the file is a media change (5.15+): the watch ends.  5.10
+    // has no disk sequence numbers and keeps the watch on the drive.
+    run("losetup -d " + dev);
+    std::vector<Bytes> rm;
+    wait_for(
+        [&] {
+            for (Bytes& r : collect_read(q)) {
+                rm.push_back(std::move(r));
+            }
+            return !rm.empty();
+        },
+        has_seq ? 5s : 300ms);
+    ::unlink(img.c_str());
+    ::unlink((img + ".dev").c_str());
+    if (!has_seq) {
+        CHECK(rm.empty());
+        return;
+    }
+    REQUIRE(rm.size() == 1);
+    CHECK(header_of(rm[0]).subtype == WQ_META_REMOVAL);
+    CHECK(header_of(rm[0]).watch_id() == 14);
+    REQUIRE(rm[0].size() == sizeof(wq_removal_notification));
+    wq_removal_notification n{};
+    std::memcpy(&n, rm[0].data(), sizeof(n));
+    CHECK(n.id == rdev);
+}
