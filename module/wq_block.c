@@ -12,16 +12,29 @@
  *
  * The probe runs in the completing context (hardirq, softirq or process)
  * and only builds a record and posts it.
+ *
+ * Disk watches end with their disk: kprobes (by symbol name) on
+ * del_gendisk (every kernel), disk_release (the gendisk's release, right
+ * before it is freed) and, from 5.15, inc_diskseq (a new medium, such as
+ * a loop device bound to another file, is a new disk) tell
+ * wq_devices_disk_gone().  They are armed while any disk is in the disk
+ * table.  Their handlers run at the entry of the probed function, with
+ * preemption off, where posting is allowed; they hold no reference.
  */
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/kdev_t.h>
+#include <linux/kprobes.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/ptrace.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include "compat/wq_compat_block.h"
 #include "wq_block.h"
 #include "wq_devices.h"
+
+static void wq_disk_hooks_init(void);
 
 #if defined(HAVE_TRACE_BLOCK_RQ_ERROR) || defined(HAVE_TRACE_BLOCK_RQ_COMPLETE_ERRNO)
 #include <trace/events/block.h>
@@ -69,7 +82,7 @@ static void wq_block_post(struct request *rq, blk_status_t error)
 		return;
 	n.dev = huge_encode_dev(disk_devt(disk));
 	n.sector = blk_rq_pos(rq);
-	wq_devices_post_block(&n);
+	wq_devices_post_block(&n, wq_disk_key(disk));
 }
 
 #ifdef HAVE_TRACE_BLOCK_RQ_ERROR
@@ -127,6 +140,8 @@ int wq_block_init(void)
 	if (!wq_block_tp)
 		pr_warn("tracepoint %s not found: block notifications disabled\n",
 			WQ_BLOCK_TP_NAME);
+	else
+		wq_disk_hooks_init();
 	return 0;
 }
 
@@ -197,6 +212,160 @@ static const char *wq_block_state(void)
 	return "unavailable";
 }
 #endif
+
+/*
+ * del_gendisk(disk): the disk is being deleted; inc_diskseq(disk): it gets
+ * a new medium (also called for a disk being made, never watched yet).
+ */
+static int wq_disk_gone_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	wq_devices_disk_gone((struct gendisk *)regs_get_kernel_argument(regs, 0));
+	return 0;
+}
+
+/*
+ * disk_release(dev): the gendisk's last reference is gone.  A watch added
+ * while del_gendisk() ran (the disk was still live when checked) ends
+ * here at the latest, before the gendisk's address can be reused.
+ */
+static int wq_disk_release_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	wq_devices_disk_gone(dev_to_disk((struct device *)
+					 regs_get_kernel_argument(regs, 0)));
+	return 0;
+}
+
+struct wq_disk_hook {
+	const char		*name;
+	bool			required;	/* no disk watch without it */
+	kprobe_pre_handler_t	pre;
+	bool			found;
+	bool			armed;
+	struct kprobe		kp;
+};
+
+static struct wq_disk_hook wq_disk_hooks[] = {
+	{ .name = "del_gendisk", .required = true, .pre = wq_disk_gone_pre },
+#ifdef HAVE_GENDISK_DISKSEQ
+	/* The sequence number tells disks apart: these two are for timeliness. */
+	{ .name = "disk_release", .pre = wq_disk_release_pre },
+	/* inc_diskseq(disk): before the increment, so the old key is seen */
+	{ .name = "inc_diskseq", .pre = wq_disk_gone_pre },
+#else
+	/* The key is the gendisk's address: it must go before the gendisk. */
+	{ .name = "disk_release", .required = true, .pre = wq_disk_release_pre },
+#endif
+};
+
+/* Serialises arming and disarming with the disk_hooks parameter. */
+static DEFINE_MUTEX(wq_disk_hooks_mutex);
+
+static int wq_disk_hook_register(struct wq_disk_hook *h)
+{
+	/* A kprobe may be registered again only from a clean structure. */
+	memset(&h->kp, 0, sizeof(h->kp));
+	h->kp.symbol_name = h->name;
+	h->kp.pre_handler = h->pre;
+	return register_kprobe(&h->kp);
+}
+
+/* At load: which targets exist (placed and removed again). */
+static void __maybe_unused wq_disk_hooks_init(void)
+{
+	struct wq_disk_hook *h;
+
+	for (h = wq_disk_hooks; h < wq_disk_hooks + ARRAY_SIZE(wq_disk_hooks);
+	     h++) {
+		if (!wq_disk_hook_register(h)) {
+			unregister_kprobe(&h->kp);
+			h->found = true;
+		} else if (h->required) {
+			pr_warn("disk hook %s unavailable: disk watches disabled\n",
+				h->name);
+		} else {
+			pr_info("disk hook %s unavailable\n", h->name);
+		}
+	}
+}
+
+bool wq_block_disk_hooks_available(void)
+{
+	unsigned int i;
+
+	if (!wq_block_available())
+		return false;
+	for (i = 0; i < ARRAY_SIZE(wq_disk_hooks); i++)
+		if (wq_disk_hooks[i].required && !wq_disk_hooks[i].found)
+			return false;
+	return true;
+}
+
+void wq_block_disk_hooks_disarm(void)
+{
+	struct kprobe *kps[ARRAY_SIZE(wq_disk_hooks)];
+	unsigned int i, nr = 0;
+
+	mutex_lock(&wq_disk_hooks_mutex);
+	for (i = 0; i < ARRAY_SIZE(wq_disk_hooks); i++) {
+		if (!wq_disk_hooks[i].armed)
+			continue;
+		kps[nr++] = &wq_disk_hooks[i].kp;
+		wq_disk_hooks[i].armed = false;
+	}
+	/* One grace period for all; no handler runs once this returns. */
+	if (nr)
+		unregister_kprobes(kps, nr);
+	mutex_unlock(&wq_disk_hooks_mutex);
+}
+
+int wq_block_disk_hooks_arm(void)
+{
+	struct wq_disk_hook *h;
+	int ret = 0;
+
+	if (!wq_block_disk_hooks_available())
+		return -EOPNOTSUPP;
+	mutex_lock(&wq_disk_hooks_mutex);
+	for (h = wq_disk_hooks; h < wq_disk_hooks + ARRAY_SIZE(wq_disk_hooks);
+	     h++) {
+		if (h->armed || !h->found)
+			continue;
+		ret = wq_disk_hook_register(h);
+		if (ret && h->required) {
+			pr_warn("cannot arm disk hook %s: %d\n", h->name, ret);
+			break;
+		}
+		h->armed = !ret;
+		ret = 0;
+	}
+	mutex_unlock(&wq_disk_hooks_mutex);
+	if (ret)
+		wq_block_disk_hooks_disarm();
+	return ret;
+}
+
+/* disk_hooks (read-only): each target, "+" armed, "!" not found */
+static int wq_disk_hooks_show(char *buf, const struct kernel_param *kp)
+{
+	const struct wq_disk_hook *h;
+	int n = 0;
+
+	mutex_lock(&wq_disk_hooks_mutex);
+	for (h = wq_disk_hooks; h < wq_disk_hooks + ARRAY_SIZE(wq_disk_hooks);
+	     h++)
+		n += scnprintf(buf + n, PAGE_SIZE - n, "%s%s%s",
+			       h == wq_disk_hooks ? "" : " ",
+			       h->armed ? "+" : h->found ? "" : "!", h->name);
+	mutex_unlock(&wq_disk_hooks_mutex);
+	n += scnprintf(buf + n, PAGE_SIZE - n, "\n");
+	return n;
+}
+
+static const struct kernel_param_ops wq_disk_hooks_ops = {
+	.get = wq_disk_hooks_show,
+};
+module_param_cb(disk_hooks, &wq_disk_hooks_ops, NULL, 0444);
+MODULE_PARM_DESC(disk_hooks, "Disk lifetime hook targets: + armed, ! not found");
 
 /* block_hooks (read-only): "unavailable", or armed/disarmed and the hook */
 static int wq_block_hooks_show(char *buf, const struct kernel_param *kp)

@@ -14,4 +14,14 @@ int wq_block_arm(void);
 /* Waits until no probe runs any more. */
 void wq_block_disarm(void);
 
+/*
+ * The disk lifetime hooks (see wq_block.c), which calls
+ * wq_devices_disk_gone(): available if the block source is and the
+ * required targets exist; armed while any disk is watched.
+ */
+bool wq_block_disk_hooks_available(void);
+int wq_block_disk_hooks_arm(void);
+/* Waits until no handler runs any more. */
+void wq_block_disk_hooks_disarm(void);
+
 #endif /* _WQ_BLOCK_H */

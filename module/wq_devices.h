@@ -8,6 +8,8 @@
 
 #include "wq_core.h"
 
+struct gendisk;
+
 /* WQ_IOC_WATCH_DEVICES */
 long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg);
 int wq_devices_init(void);
@@ -15,10 +17,12 @@ void wq_devices_exit(void);
 
 /*
  * Called by the sources; any context, never sleeps.  The record's length
- * is in n->info; wq_devices_post_block() also uses n->dev to find the
- * disk's watchers.
+ * is in n->info; wq_devices_post_block() finds the disk's watchers by
+ * @disk_key, wq_disk_key() of the disk.
  */
-void wq_devices_post_block(struct wq_block_notification *n);
+void wq_devices_post_block(struct wq_block_notification *n, u64 disk_key);
 void wq_devices_post_usb(struct wq_notification *n);
+/* A hook saw @disk deleted, released or given a new medium; any context. */
+void wq_devices_disk_gone(struct gendisk *disk);
 
 #endif /* _WQ_DEVICES_H */

@@ -30,4 +30,33 @@ static inline struct gendisk *wq_rq_disk(struct request *rq)
 #endif
 }
 
+/*
+ * What tells one disk from another that later gets the same device
+ * number: 5.15 added struct gendisk::diskseq ("block: add a sequence
+ * number to disks"), unique until reboot and renewed when the medium
+ * changes.  On 5.10 the gendisk's address stands in: unique only while
+ * the gendisk exists, so disk watches also hook its release (wq_block.c).
+ */
+static inline u64 wq_disk_key(const struct gendisk *disk)
+{
+#ifdef HAVE_GENDISK_DISKSEQ
+	return disk->diskseq;
+#else
+	return (unsigned long)disk;
+#endif
+}
+
+/*
+ * False once del_gendisk() has unhashed the disk: 5.15 added disk_live();
+ * before, del_gendisk() cleared GENHD_FL_UP.
+ */
+static inline bool wq_disk_live(struct gendisk *disk)
+{
+#ifdef HAVE_DISK_LIVE
+	return disk_live(disk);
+#else
+	return disk->flags & GENHD_FL_UP;
+#endif
+}
+
 #endif /* _WQ_COMPAT_BLOCK_H */

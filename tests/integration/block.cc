@@ -175,6 +175,18 @@ public:
     ~NullBlk() { remove(); }
 
     [[nodiscard]] std::string node() const { return node_; }
+    // Deletes the disk (del_gendisk()); the configfs item stays.
+    void power_off() {
+        write_text(dir_ + "/power", "0");
+        if (!wait_for([&] { return !fs::exists(node_); })) {
+            throw std::runtime_error(node_ + " did not go away");
+        }
+    }
+    // Makes a new disk of the item, with the lowest free index.
+    void power_on() {
+        write_text(dir_ + "/power", "1");
+        find_node();
+    }
     // Sectors [first, last] fail from now on.
     void bad(std::uint64_t first, std::uint64_t last) const {
         write_text(dir_ + "/badblocks", "+" + std::to_string(first) + "-" + std::to_string(last));
@@ -188,6 +200,10 @@ private:
             write_text(dir_ + "/" + attr, value);
         }
         write_text(dir_ + "/power", "1");
+        find_node();
+    }
+
+    void find_node() {
         // Newer kernels (6.1) name the disk after the configfs item; 5.10
         // names it nullb<index>.
         const std::string indexed = "/dev/nullb" + read_line(dir_ + "/index");
@@ -216,6 +232,12 @@ private:
     std::string dir_;
     std::string node_;
 };
+
+// disk_hooks: the disk lifetime hook targets, "+" armed, "!" not found.
+std::string disk_hooks() {
+    const std::string path = "/sys/module/watch_queue/parameters/disk_hooks";
+    return fs::exists(path) ? read_line(path) : "(no disk_hooks)";
+}
 
 std::string block_hooks() {
     return read_text("/sys/module/watch_queue/parameters/block_hooks");
@@ -605,4 +627,126 @@ TEST_CASE("dm-linear over a failing disk: the disk's error, nothing from dm", "[
     CHECK(recs[0].sector == medium_start + 1);
     CHECK(recs[0].h.watch_id() == 1);
     CHECK(recs[0].h.subtype == WQ_BLOCK_ERROR_CRITICAL_MEDIUM);
+}
+
+TEST_CASE("a disk watch ends with its disk, not passed on to the next one", "[block]") {
+    NullBlk nb("wqnb_gone");
+    nb.bad(50, 50);
+    const std::uint64_t dev = rdev_of(nb.node());
+    Queue old_q = device_queue();
+    {
+        const Fd fd = open_fd(nb.node(), O_RDONLY | O_CLOEXEC);
+        REQUIRE(watch_devices(old_q.fd(), 12, fd.get()) == 0);
+    }
+    INFO("disk_hooks: " << disk_hooks());
+    CHECK(disk_hooks().find("+del_gendisk") != std::string::npos);
+
+    // Deleted: the watch ends with the 16-byte removal record.
+    nb.power_off();
+    std::vector<Bytes> rm;
+    wait_for(
+        [&] {
+            for (Bytes& r : collect_read(old_q)) {
+                rm.push_back(std::move(r));
+            }
+            return !rm.empty();
+        },
+        5s);
+    CHECK(rm.size() == 1);
+    if (!rm.empty()) {
+        const Header h = header_of(rm[0]);
+        CHECK(h.type == WQ_TYPE_META);
+        CHECK(h.subtype == WQ_META_REMOVAL);
+        CHECK(h.watch_id() == 12);
+        REQUIRE(rm[0].size() == sizeof(wq_removal_notification));
+        wq_removal_notification n{};
+        std::memcpy(&n, rm[0].data(), sizeof(n));
+        CHECK(n.id == dev);
+    }
+
+    // A new disk with the same number (another user's, say) and an error
+    // on it: a fresh watch of it gets the record, the old queue nothing.
+    nb.power_on();
+    REQUIRE(rdev_of(nb.node()) == dev);
+    Queue fresh = device_queue();
+    const Fd fd = open_fd(nb.node(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(watch_devices(fresh.fd(), 13, fd.get()) == 0);
+    CHECK(read_at(nb.node(), 50) == EIO);
+    const auto got = records_of(fresh, dev, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].h.watch_id() == 13);
+    CHECK(got[0].sector == 50);
+    // Posted before read() returned; a bounded wait to be sure, then the
+    // old queue must hold nothing, consumed or not.
+    CHECK(records_of(old_q, dev, 1, 300ms).empty());
+    CHECK(::ioctl(old_q.fd(), WQ_IOC_SYNC) == 0);
+    int ready = -1;
+    CHECK(::ioctl(old_q.fd(), FIONREAD, &ready) == 0);
+    CHECK(ready == 0);
+    // The old watch is gone, not just silent.
+    CHECK(watch_devices(old_q.fd(), -1, fd.get()) == EBADSLT);
+    CHECK(watch_devices(old_q.fd(), 12, fd.get()) == 0);
+}
+
+TEST_CASE("a deleted disk cannot be watched through a descriptor left open", "[block]") {
+    NullBlk nb("wqnb_dead");
+    const Fd fd = open_fd(nb.node(), O_RDONLY | O_CLOEXEC);
+    nb.power_off();
+    Queue q = device_queue();
+    CHECK(watch_devices(q.fd(), 1, fd.get()) == ENODEV);
+    CHECK(collect_read(q).empty());
+}
+
+TEST_CASE("the disk hooks are disarmed when no disk is watched", "[block]") {
+    {
+        NullBlk nb("wqnb_hooks");
+        Queue q = device_queue();
+        const Fd fd = open_fd(nb.node(), O_RDONLY | O_CLOEXEC);
+        REQUIRE(watch_devices(q.fd(), 1, fd.get()) == 0);
+        INFO("disk_hooks: " << disk_hooks());
+        CHECK(disk_hooks().find("+del_gendisk") != std::string::npos);
+    }
+    INFO("disk_hooks: " << disk_hooks());
+    CHECK(wait_for([] { return disk_hooks().find('+') == std::string::npos; }, 5s));
+    CHECK(disk_hooks().find('!') == std::string::npos);
+}
+
+TEST_CASE("a new medium ends a disk watch where disks have sequence numbers", "[block]") {
+    run("modprobe loop");
+    const std::string img = "/tmp/wq_medium.img";
+    run("truncate -s 1M " + img);
+    run("losetup --find --show " + img + " >" + img + ".dev");
+    const std::string dev = read_line(img + ".dev");
+    const std::uint64_t rdev = rdev_of(dev);
+    const bool has_seq = fs::exists("/sys/block/" + fs::path(dev).filename().string() + "/diskseq");
+    Queue q = device_queue();
+    {
+        const Fd fd = open_fd(dev, O_RDONLY | O_CLOEXEC);
+        REQUIRE(watch_devices(q.fd(), 14, fd.get()) == 0);
+    }
+    // Unbinding the file is a media change (5.15+): the watch ends.  5.10
+    // has no disk sequence numbers and keeps the watch on the drive.
+    run("losetup -d " + dev);
+    std::vector<Bytes> rm;
+    wait_for(
+        [&] {
+            for (Bytes& r : collect_read(q)) {
+                rm.push_back(std::move(r));
+            }
+            return !rm.empty();
+        },
+        has_seq ? 5s : 300ms);
+    ::unlink(img.c_str());
+    ::unlink((img + ".dev").c_str());
+    if (!has_seq) {
+        CHECK(rm.empty());
+        return;
+    }
+    REQUIRE(rm.size() == 1);
+    CHECK(header_of(rm[0]).subtype == WQ_META_REMOVAL);
+    CHECK(header_of(rm[0]).watch_id() == 14);
+    REQUIRE(rm[0].size() == sizeof(wq_removal_notification));
+    wq_removal_notification n{};
+    std::memcpy(&n, rm[0].data(), sizeof(n));
+    CHECK(n.id == rdev);
 }

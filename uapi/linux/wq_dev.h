@@ -140,12 +140,18 @@
  *	device.  A queue watches a disk once (EBUSY); removal (any open
  *	descriptor of the disk or of one of its partitions) posts the 16-byte
  *	removal record with the disk's device number (EBADSLT if none).  The
- *	watch follows the device number: it outlives the descriptor it was
- *	added with, and after the disk is deleted it stays, silent, until the
- *	queue is closed or a disk that reuses the number (whose errors it then
- *	gets) is opened to remove it.  A queue may hold the global watch and
- *	any number of disk watches; a block error is then delivered once per
- *	watch.
+ *	watch outlives the descriptor it was added with but not the disk: it
+ *	ends with its disk.  When the disk is deleted (unplugged, its driver
+ *	or device removed) every watcher gets the 16-byte removal record with
+ *	the device number and the watch is gone; a later disk that gets the
+ *	same device number is a different disk, never reported to it (it has
+ *	to be opened and watched anew).  From Linux 5.15 a new medium in the
+ *	same drive (a loop device bound to another file, a card swapped in a
+ *	reader that reports media changes) also ends the watch that way; on
+ *	5.10 the watch stays with the drive.  A disk already deleted (a
+ *	descriptor left open) gives ENODEV.  A queue may hold the global watch
+ *	and any number of disk watches; a block error is then delivered once
+ *	per watch.
  *
  *	EOPNOTSUPP if the kernel lacks what the watch needs: WQ_IOC_GET_INFO
  *	reports WQ_FEATURE_BLOCK (block errors can be seen: the block_rq_error

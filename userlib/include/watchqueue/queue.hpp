@@ -109,6 +109,7 @@ public:
     void unwatch_devices();
     void unwatch_devices(std::error_code& ec) noexcept;
     // The errors of one disk, given an open descriptor of it (no capability).
+    // The watch ends with the disk (a RemovalEvent when it is deleted).
     void watch_block(int blk_fd, unsigned watch_id);
     void watch_block(int blk_fd, unsigned watch_id, std::error_code& ec) noexcept;
     void unwatch_block(int blk_fd);
