@@ -114,4 +114,20 @@ void wq_remove_watch_list(struct wq_watch_list *wlist, u64 id);
  */
 void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id);
 
+/*
+ * A source's per-watch policy: may @w get @n?  It may also rewrite the
+ * record's payload for this watch (e.g. ids translated into the watcher's
+ * user namespace); every watch gets the same @n, so it must set each field
+ * it varies every time.  Called as wq_post() posts: any context, under
+ * rcu_read_lock(), after the queue's filter matched; it must not sleep,
+ * allocate or take locks.  w->cred may be read (creds are freed after an
+ * RCU grace period, their user namespace and groups with them).
+ */
+typedef bool (*wq_watch_allow_t)(const struct wq_watch *w,
+				 struct wq_notification *n, void *data);
+
+/* wq_post(), delivering only to the watches @allow(w, n, @data) accepts. */
+void wq_post_allowed(struct wq_watch_list *wlist, struct wq_notification *n,
+		     u64 id, wq_watch_allow_t allow, void *data);
+
 #endif /* _WQ_CORE_H */

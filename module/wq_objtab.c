@@ -128,6 +128,15 @@ int wq_objtab_watch(struct wq_objtab *tab, struct wq_queue *q, u64 key,
 		    u64 id, size_t size, void (*init)(struct wq_obj *obj),
 		    u8 watch_id)
 {
+	return wq_objtab_watch_private(tab, q, key, id, size, init, watch_id,
+				       NULL);
+}
+
+int wq_objtab_watch_private(struct wq_objtab *tab, struct wq_queue *q,
+			    u64 key, u64 id, size_t size,
+			    void (*init)(struct wq_obj *obj), u8 watch_id,
+			    void *private)
+{
 	struct wq_watch *w;
 	struct wq_obj *obj;
 	int ret;
@@ -137,6 +146,7 @@ int wq_objtab_watch(struct wq_objtab *tab, struct wq_queue *q, u64 key,
 		ret = PTR_ERR(w);
 		goto err;
 	}
+	w->private = private;	/* before posters can see the watch */
 	obj = wq_objtab_get(tab, key, id, size, init);
 	if (!obj) {
 		wq_watch_free(w);

@@ -82,6 +82,11 @@ struct wq_obj *wq_objtab_find(struct wq_objtab *tab, u64 key);
 int wq_objtab_watch(struct wq_objtab *tab, struct wq_queue *q, u64 key,
 		    u64 id, size_t size, void (*init)(struct wq_obj *obj),
 		    u8 watch_id);
+/* The same, the new watch's private set to @private before it is added. */
+int wq_objtab_watch_private(struct wq_objtab *tab, struct wq_queue *q,
+			    u64 key, u64 id, size_t size,
+			    void (*init)(struct wq_obj *obj), u8 watch_id,
+			    void *private);
 /* Remove @q's watch on the object @key whose id is @id; EBADSLT if none. */
 int wq_objtab_remove_watch(struct wq_objtab *tab, u64 key, u64 id,
 			   struct wq_queue *q);

@@ -151,7 +151,8 @@ void wq_queue_flush_loss(struct wq_queue *q)
 	raw_spin_unlock_irqrestore(&q->lock, flags);
 }
 
-void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id)
+void wq_post_allowed(struct wq_watch_list *wlist, struct wq_notification *n,
+		     u64 id, wq_watch_allow_t allow, void *data)
 {
 	const struct wq_filter *f;
 	struct wq_watch *w;
@@ -164,8 +165,16 @@ void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id)
 		f = rcu_dereference(w->queue->filter);
 		if (!wq_filter_match(f, n))
 			continue;
+		if (allow && !allow(w, n, data))
+			continue;
 		wq_queue_post(w->queue, n);
 	}
 	rcu_read_unlock();
+}
+EXPORT_SYMBOL_GPL(wq_post_allowed);
+
+void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id)
+{
+	wq_post_allowed(wlist, n, id, NULL, NULL);
 }
 EXPORT_SYMBOL_GPL(wq_post);

@@ -17,12 +17,29 @@
  * serialised with arming and disarming by wq_sb_mutex; the hooks are
  * disarmed by the table's idle work once the last watch is gone, as for
  * keys.
+ *
+ * Who sees what (a container must see nothing of the host, nobody another
+ * user's files): a watch whose setter had CAP_SYS_ADMIN in the
+ * filesystem's user namespace when adding it sees every record (its
+ * private is WQ_SB_SEES_ALL).  Any other watch sees a record about a file
+ * only if the file's owner (i_uid) is the setter's fsuid, a quota record
+ * only for the setter's fsuid, fsgid or supplementary groups, and
+ * filesystem-wide records (read-only, out of space, errors naming no
+ * file), which tell what statfs(2), mountinfo and ext4's sysfs counters
+ * show anyway.  Quota ids are translated into the setter's user namespace,
+ * the overflow id where it has no mapping, as stat(2) shows such owners.
+ * The setter's cred is the watch's (wq_watch->cred): the checks are a few
+ * compares in the posting hook, which may not sleep.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/jiffies.h>
 #include <linux/kdev_t.h>
 #include <linux/mutex.h>
+#include <linux/quota.h>
 #include <linux/uaccess.h>
+#include <linux/uidgid.h>
 #include "wq_objtab.h"
 #include "wq_queue.h"
 #include "wq_sb.h"
@@ -37,6 +54,16 @@ struct wq_sb_obj {
 
 static struct wq_objtab wq_sb_tab;
 static DEFINE_MUTEX(wq_sb_mutex);
+
+/* A watch's private: its setter may see everything (see above). */
+static char wq_sb_sees_all;
+#define WQ_SB_SEES_ALL	((void *)&wq_sb_sees_all)
+
+/* What a record is about, for the per-watch check (wq_sb_allow()). */
+struct wq_sb_about {
+	const struct inode	*inode;	/* the file it names, or NULL */
+	const struct kqid	*qid;	/* WQ_SB_EDQUOT: the quota's id */
+};
 
 /* The records' object id: st_dev's encoding */
 static u64 wq_sb_id(const struct super_block *sb)
@@ -59,8 +86,78 @@ static struct wq_sb_obj *wq_sb_find_live(const struct super_block *sb)
 	return container_of(obj, struct wq_sb_obj, obj);
 }
 
+/* @gid is @cred's fsgid or one of its groups (kept sorted by the kernel). */
+static bool wq_sb_in_groups(const struct cred *cred, kgid_t gid)
+{
+	const struct group_info *gi = cred->group_info;
+	unsigned int lo = 0, hi = gi->ngroups, mid;
+
+	if (gid_eq(gid, cred->fsgid))
+		return true;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (gid_gt(gid, gi->gid[mid]))
+			lo = mid + 1;
+		else if (gid_lt(gid, gi->gid[mid]))
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool wq_sb_own_qid(const struct cred *cred, const struct kqid *qid)
+{
+	switch (qid->type) {
+	case USRQUOTA:
+		return uid_eq(qid->uid, cred->fsuid);
+	case GRPQUOTA:
+		return wq_sb_in_groups(cred, qid->gid);
+	default:
+		return false;	/* project ids belong to no user */
+	}
+}
+
+/* @qid as @cred's user namespace numbers it, the overflow id if unmapped. */
+static u32 wq_sb_qid_seen(const struct cred *cred, const struct kqid *qid)
+{
+	switch (qid->type) {
+	case USRQUOTA:
+		return from_kuid_munged(cred->user_ns, qid->uid);
+	case GRPQUOTA:
+		return from_kgid_munged(cred->user_ns, qid->gid);
+	default:
+		return from_kprojid_munged(cred->user_ns, qid->projid);
+	}
+}
+
+/*
+ * May @w get the record @n (about @data, a struct wq_sb_about)?  Posting
+ * context (see wq_watch_allow_t): reads only the watch's cred and the
+ * inode the hook holds.  A quota record gets the id the watcher sees.
+ */
+static bool wq_sb_allow(const struct wq_watch *w, struct wq_notification *n,
+			void *data)
+{
+	const struct wq_sb_about *about = data;
+	const struct cred *cred = w->cred;
+	bool all = w->private == WQ_SB_SEES_ALL;
+	struct wq_superblock_error_notification *en;
+
+	if (about->qid) {
+		if (!all && !wq_sb_own_qid(cred, about->qid))
+			return false;
+		en = container_of(n, struct wq_superblock_error_notification,
+				  s.watch);
+		en->ino = wq_sb_qid_seen(cred, about->qid);
+		return true;
+	}
+	return all || !about->inode || uid_eq(about->inode->i_uid, cred->fsuid);
+}
+
 static void wq_sb_post_obj(struct wq_sb_obj *obj, u8 subtype, u32 info_flags,
-			   u32 error, u32 aux, u64 ino)
+			   u32 error, u32 aux,
+			   const struct wq_sb_about *about)
 {
 	struct wq_superblock_error_notification n = {
 		.s.watch.type	= WQ_TYPE_SUPERBLOCK,
@@ -78,14 +175,20 @@ static void wq_sb_post_obj(struct wq_sb_obj *obj, u8 subtype, u32 info_flags,
 		n.s.watch.info = info_flags | sizeof(n);
 		n.error = error;
 		n.aux = aux;
-		n.ino = ino;
+		n.ino = about->inode ? about->inode->i_ino : 0;
 	}
-	wq_post(&obj->obj.wlist, &n.s.watch, obj->obj.id);
+	/* Filesystem-wide records go to every watcher. */
+	if (about->inode || about->qid)
+		wq_post_allowed(&obj->obj.wlist, &n.s.watch, obj->obj.id,
+				wq_sb_allow, (void *)about);
+	else
+		wq_post(&obj->obj.wlist, &n.s.watch, obj->obj.id);
 }
 
 void wq_sb_post(const struct super_block *sb, u8 subtype, u32 info_flags,
-		u32 error, u32 aux, u64 ino)
+		u32 error, u32 aux, const struct inode *inode)
 {
+	const struct wq_sb_about about = { .inode = inode };
 	struct wq_sb_obj *obj;
 
 	if (!wq_objtab_watched(&wq_sb_tab))
@@ -93,12 +196,13 @@ void wq_sb_post(const struct super_block *sb, u8 subtype, u32 info_flags,
 	rcu_read_lock();
 	obj = wq_sb_find_live(sb);
 	if (obj)
-		wq_sb_post_obj(obj, subtype, info_flags, error, aux, ino);
+		wq_sb_post_obj(obj, subtype, info_flags, error, aux, &about);
 	rcu_read_unlock();
 }
 
-void wq_sb_post_dev(dev_t dev, u8 subtype, u32 error, u32 aux, u64 ino)
+void wq_sb_post_quota(dev_t dev, const struct kqid *qid, u32 warntype)
 {
+	const struct wq_sb_about about = { .qid = qid };
 	u64 sb_id = huge_encode_dev(dev);
 	struct wq_obj *obj;
 	unsigned int bkt;
@@ -110,7 +214,8 @@ void wq_sb_post_dev(dev_t dev, u8 subtype, u32 error, u32 aux, u64 ino)
 	hash_for_each_rcu(wq_sb_tab.table, bkt, obj, node) {
 		if (obj->id == sb_id) {
 			wq_sb_post_obj(container_of(obj, struct wq_sb_obj, obj),
-				       subtype, 0, error, aux, ino);
+				       WQ_SB_EDQUOT, 0, EDQUOT, warntype,
+				       &about);
 			break;
 		}
 	}
@@ -157,15 +262,24 @@ static void wq_sb_obj_init(struct wq_obj *obj)
 static int wq_sb_add_watch(struct wq_queue *q, struct super_block *sb,
 			   u8 watch_id)
 {
-	/* Before the object exists, so that its shutdown cannot be missed. */
-	int ret = wq_sb_hooks_arm(sb);
+	void *sees = NULL;
+	int ret;
 
+	/*
+	 * The setter's privilege over this filesystem, now, with the
+	 * credentials the watch keeps (as fanotify's filesystem marks).
+	 * Not audited: without it the watch is still allowed, restricted.
+	 */
+	if (ns_capable_noaudit(sb->s_user_ns, CAP_SYS_ADMIN))
+		sees = WQ_SB_SEES_ALL;
+	/* Before the object exists, so that its shutdown cannot be missed. */
+	ret = wq_sb_hooks_arm(sb);
 	if (ret)
 		return ret;
 	BUILD_BUG_ON(offsetof(struct wq_sb_obj, obj) != 0);
-	return wq_objtab_watch(&wq_sb_tab, q, wq_sb_key(sb), wq_sb_id(sb),
-			       sizeof(struct wq_sb_obj), wq_sb_obj_init,
-			       watch_id);
+	return wq_objtab_watch_private(&wq_sb_tab, q, wq_sb_key(sb),
+				       wq_sb_id(sb), sizeof(struct wq_sb_obj),
+				       wq_sb_obj_init, watch_id, sees);
 }
 
 long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
@@ -183,9 +297,11 @@ long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	if (req.fd < 0)
 		return -EBADF;
 	/*
-	 * Having opened a file on the filesystem is the permission.  fget()
-	 * refuses O_PATH descriptors, which need no access to the file.  The
-	 * open file pins its mount, so the superblock stays active.
+	 * Having opened a file on the filesystem is the permission to watch
+	 * (what the watch shows depends on the setter: wq_sb_add_watch()).
+	 * fget() refuses O_PATH descriptors, which need no access to the
+	 * file.  The open file pins its mount, so the superblock stays
+	 * active.
 	 */
 	file = fget(req.fd);
 	if (!file)

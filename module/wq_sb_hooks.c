@@ -75,7 +75,7 @@ static void wb_err_probe(void *data, struct address_space *mapping,
 
 	if (host && error)
 		wq_sb_post(host->i_sb, WQ_SB_WRITEBACK_ERROR, 0, error, 0,
-			   host->i_ino);
+			   host);
 }
 
 static void wq_sb_check_probe(void)
@@ -108,7 +108,7 @@ static int reconf_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	/* The caller still holds the superblock (and s_umount). */
 	if (regs_return_value(regs) == 0 && ro != d->was_ro)
 		wq_sb_post(d->sb, WQ_SB_READONLY, ro ? WQ_SB_IS_NOW_RO : 0,
-			   0, 0, 0);
+			   0, 0, NULL);
 	return 0;
 }
 
@@ -133,8 +133,7 @@ static int quota_pre(struct kprobe *kp, struct pt_regs *regs)
 	    warntype != QUOTA_NL_BSOFTLONGWARN)
 		return 0;	/* soft warnings and "below" messages: no EDQUOT */
 	memcpy(&qid, &packed, sizeof(qid));
-	wq_sb_post_dev((dev_t)hk_arg(regs, 1), WQ_SB_EDQUOT, EDQUOT, warntype,
-		       (u32)from_kqid(&init_user_ns, qid));
+	wq_sb_post_quota((dev_t)hk_arg(regs, 1), &qid, warntype);
 	return 0;
 }
 
@@ -149,10 +148,9 @@ static int fserror_pre(struct kprobe *kp, struct pt_regs *regs)
 
 	if (error == -ESHUTDOWN)
 		wq_sb_post(sb, WQ_SB_READONLY, WQ_SB_IS_NOW_RO | WQ_SB_EMERGENCY,
-			   0, 0, 0);
+			   0, 0, NULL);
 	else if (type == FSERR_METADATA || type == FSERR_DATA_LOST)
-		wq_sb_post(sb, WQ_SB_ERROR, 0, wq_errno(error), 0,
-			   inode ? inode->i_ino : 0);
+		wq_sb_post(sb, WQ_SB_ERROR, 0, wq_errno(error), 0, inode);
 	/* Buffered writes come as write-back errors; the rest, to callers. */
 	return 0;
 }
@@ -173,7 +171,7 @@ static int ext4_error_pre(struct kprobe *kp, struct pt_regs *regs)
 	unsigned int arg = READ_ONCE(wq_ext4_has_abort) ? 3 : 4;
 
 	wq_sb_post((void *)hk_arg(regs, 0), WQ_SB_ERROR, 0,
-		   wq_errno((int)hk_arg(regs, arg)), 0, 0);
+		   wq_errno((int)hk_arg(regs, arg)), 0, NULL);
 	return 0;
 }
 
@@ -183,7 +181,7 @@ static int ext4_error_inode_pre(struct kprobe *kp, struct pt_regs *regs)
 	const struct inode *inode = (void *)hk_arg(regs, 0);
 
 	wq_sb_post(inode->i_sb, WQ_SB_ERROR, 0, wq_errno((int)hk_arg(regs, 4)),
-		   0, inode->i_ino);
+		   0, inode);
 	return 0;
 }
 
@@ -192,7 +190,7 @@ static int ext4_error_file_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	const struct inode *inode = file_inode((struct file *)hk_arg(regs, 0));
 
-	wq_sb_post(inode->i_sb, WQ_SB_ERROR, 0, EUCLEAN, 0, inode->i_ino);
+	wq_sb_post(inode->i_sb, WQ_SB_ERROR, 0, EUCLEAN, 0, inode);
 	return 0;
 }
 
@@ -208,7 +206,7 @@ static int ext4_std_error_pre(struct kprobe *kp, struct pt_regs *regs)
 
 	if (error == -EROFS && !current->journal_info && sb_rdonly(sb))
 		return 0;
-	wq_sb_post(sb, WQ_SB_ERROR, 0, wq_errno(error), 0, 0);
+	wq_sb_post(sb, WQ_SB_ERROR, 0, wq_errno(error), 0, NULL);
 	return 0;
 }
 #endif
@@ -221,7 +219,7 @@ static int ext4_msg_pre(struct kprobe *kp, struct pt_regs *regs)
 	/* fmt is a string literal of ext4's; the message is stable ABI-wise. */
 	if (fmt && !strcmp(fmt, WQ_EXT4_RO_MSG))
 		wq_sb_post((void *)hk_arg(regs, 0), WQ_SB_READONLY,
-			   WQ_SB_IS_NOW_RO | WQ_SB_EMERGENCY, 0, 0, 0);
+			   WQ_SB_IS_NOW_RO | WQ_SB_EMERGENCY, 0, 0, NULL);
 	return 0;
 }
 
@@ -231,7 +229,7 @@ static int ext4_enospc_pre(struct kprobe *kp, struct pt_regs *regs)
 	const struct super_block *sb = (void *)hk_arg(regs, 0);
 
 	if (wq_sb_enospc_due(sb))
-		wq_sb_post(sb, WQ_SB_ENOSPC, 0, ENOSPC, 0, 0);
+		wq_sb_post(sb, WQ_SB_ENOSPC, 0, ENOSPC, 0, NULL);
 	return 0;
 }
 

@@ -13,11 +13,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
+#include <utility>
 
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -41,6 +45,9 @@ namespace {
 constexpr std::uint64_t sector_size = 512;
 constexpr std::size_t file_len = 64UL * 1024; // 16 blocks of 4 KiB
 constexpr uid_t nobody = 65534;
+// Users of the permission tests: the watcher, and someone else.
+constexpr uid_t watcher_uid = 1234;
+constexpr uid_t other_uid = 4321;
 // <linux/quota.h>'s QUOTA_NL_BHARDWARN (that header clashes with <sys/quota.h>).
 constexpr std::uint32_t quota_nl_bhardwarn = 4;
 const std::string top = "/run/wq-fs";
@@ -255,7 +262,7 @@ class Ext4 {
 public:
     explicit Ext4(std::string name, const Ext4Options& o = {})
         : name_(std::move(name)), image_(top + "/" + name_ + ".img"), dir_(top + "/" + name_),
-          sectors_(o.mib * 1024 * 1024 / sector_size) {
+          sectors_(o.mib * 1024 * 1024 / sector_size), mount_data_(o.mount) {
         // Modules on Debian's kernels, built in on the debug kernel.
         run("modprobe -q loop; modprobe -q dm_mod; true");
         make_dirs(dir_);
@@ -324,6 +331,15 @@ public:
     // All I/O works again.
     void heal() const { load(linear(0, sectors_) + "\n"); }
 
+    // Unmounted, @fn run (e.g. debugfs on dev()), mounted again: nothing of
+    // the filesystem is cached any more.
+    void offline(const std::function<void()>& fn) {
+        unmount();
+        fn();
+        sys_mount(dm_, dir_, "ext4", 0, mount_data_);
+        mounted_ = true;
+    }
+
     void unmount() {
         if (mounted_) {
             sys_umount(dir_);
@@ -388,6 +404,7 @@ private:
     std::string image_;
     std::string dir_;
     std::uint64_t sectors_;
+    std::string mount_data_;
     std::string loop_;
     std::string dm_;
     bool mounted_ = false;
@@ -894,6 +911,208 @@ TEST_CASE("an unprivileged user watches a filesystem it can open", "[fs]") {
     CHECK(got[2] >= 1);   // and its records were queued
     CHECK(got[3] == 1);   // field by field
     CHECK(got[4] == 0);   // removed
+}
+
+// ---- who sees what ------------------------------------------------------------------
+
+namespace {
+
+// The records of @recs naming inode @ino.
+std::size_t count_ino(const std::vector<SbRecord>& recs, std::uint64_t ino) {
+    return static_cast<std::size_t>(
+        std::ranges::count_if(recs, [&](const SbRecord& r) { return r.ino == ino; }));
+}
+
+// Adds a watch of the filesystem of @fd to queue @qfd (inherited) from a
+// child process set up by @setup: the watch keeps the child's credentials
+// while the queue stays with the caller.  0 or the errno.
+long watch_sb_as(const std::function<bool()>& setup, int qfd, int fd, int watch_id) {
+    const auto got =
+        run_in_child(setup, [&] { return std::vector<long>{watch_sb(qfd, fd, watch_id)}; });
+    return got.size() == 1 ? got[0] : -1;
+}
+
+} // namespace
+
+TEST_CASE("without CAP_SYS_ADMIN over the filesystem a watch sees only its own files' write-back "
+          "errors; root sees all",
+          "[fs]") {
+    Ext4 ext4("wqfs_owner");
+    const std::uint64_t sb_id = ext4.sb_id();
+    const std::string mine = ext4.path("mine");     // the watcher's
+    const std::string theirs = ext4.path("theirs"); // root's
+    std::vector<Extent> extents;
+    struct stat st_mine {};
+    struct stat st_theirs {};
+    for (const auto& [path, st] : {std::pair{&mine, &st_mine}, std::pair{&theirs, &st_theirs}}) {
+        const Fd f = data_file(*path);
+        const auto e = extents_of(f.get());
+        extents.insert(extents.end(), e.begin(), e.end());
+        REQUIRE(::fstat(f.get(), st) == 0);
+    }
+    REQUIRE(::chown(mine.c_str(), watcher_uid, watcher_uid) == 0);
+    Queue user_q = fs_queue();
+    Queue root_q = fs_queue();
+    const Fd dir = open_dir(ext4.dir());
+    REQUIRE(watch_sb_as([] { return become_user(watcher_uid); }, user_q.fd(), dir.get(), 3) == 0);
+    REQUIRE(watch_sb(root_q.fd(), dir.get(), 4) == 0);
+    ext4.fail(extents);
+    // Another user's file first: its records are queued by the time its
+    // fsync returns, then the watcher's own.
+    for (const std::string* path : {&theirs, &mine}) {
+        const Fd f = open_fd(*path, O_RDWR | O_CLOEXEC);
+        overwrite(f.get(), file_len, 'b');
+        CHECK(errno_of(::fsync(f.get())) == EIO);
+    }
+    const auto user_recs = decode_all(collect_read(user_q));
+    const auto root_recs = decode_all(collect_read(root_q));
+    INFO("watcher: " << describe(user_recs));
+    INFO("root: " << describe(root_recs));
+    CHECK(count_ino(user_recs, st_theirs.st_ino) == 0);
+    CHECK(count_ino(user_recs, st_mine.st_ino) >= 1);
+    for (const SbRecord& r : user_recs) {
+        check_error_record(r, WQ_SB_WRITEBACK_ERROR, 3, sb_id, EIO, st_mine.st_ino);
+    }
+    CHECK(count_ino(root_recs, st_theirs.st_ino) >= 1);
+    CHECK(count_ino(root_recs, st_mine.st_ino) >= 1);
+    CHECK(count_sb(root_recs, WQ_SB_WRITEBACK_ERROR) == root_recs.size());
+
+    // Filesystem-wide records (an error naming no file, a remount) reach
+    // every watcher.
+    ext4.heal();
+    ext4.trigger_error();
+    sys_mount("", ext4.dir(), nullptr, MS_REMOUNT | MS_RDONLY);
+    for (Queue* q : {&user_q, &root_q}) {
+        const auto recs = decode_all(records_until(*q, has_sb(WQ_SB_READONLY)));
+        INFO(describe(recs));
+        REQUIRE(recs.size() == 2);
+        const std::uint32_t id = q == &user_q ? 3 : 4;
+        check_error_record(recs[0], WQ_SB_ERROR, id, sb_id, EUCLEAN, 0);
+        check_readonly_record(recs[1], id, sb_id, WQ_SB_IS_NOW_RO);
+    }
+}
+
+TEST_CASE("without CAP_SYS_ADMIN over the filesystem a watch sees only errors naming its own "
+          "files; root sees all",
+          "[fs]") {
+    Ext4 ext4("wqfs_owner_err");
+    const std::uint64_t sb_id = ext4.sb_id();
+    const std::string mine = ext4.path("mine");     // the watcher's
+    const std::string theirs = ext4.path("theirs"); // root's
+    (void)data_file(mine);
+    (void)data_file(theirs);
+    REQUIRE(::chown(mine.c_str(), watcher_uid, watcher_uid) == 0);
+    const ino_t ino_mine = stat_of(mine).st_ino;
+    const ino_t ino_theirs = stat_of(theirs).st_ino;
+    // Both files' extent headers destroyed: looking either up makes ext4
+    // report corruption naming that inode ("bad extent header").
+    ext4.offline([&] {
+        for (const char* name : {"mine", "theirs"}) {
+            run("debugfs -w -R 'sif /" + std::string(name) + " block[0] 0' " + ext4.dev() +
+                " >/dev/null 2>&1");
+        }
+    });
+    Queue user_q = fs_queue();
+    Queue root_q = fs_queue();
+    const Fd dir = open_dir(ext4.dir());
+    REQUIRE(watch_sb_as([] { return become_user(watcher_uid); }, user_q.fd(), dir.get(), 5) == 0);
+    REQUIRE(watch_sb(root_q.fd(), dir.get(), 6) == 0);
+    struct stat st {};
+    CHECK(errno_of(::stat(theirs.c_str(), &st)) == EUCLEAN);
+    CHECK(errno_of(::stat(mine.c_str(), &st)) == EUCLEAN);
+    const auto root_recs = decode_all(records_until(root_q, [&](const std::vector<Bytes>& r) {
+        const auto recs = decode_all(r);
+        return count_ino(recs, ino_mine) >= 1 && count_ino(recs, ino_theirs) >= 1;
+    }));
+    const auto user_recs = decode_all(collect_read(user_q));
+    INFO("watcher: " << describe(user_recs));
+    INFO("root: " << describe(root_recs));
+    CHECK(count_ino(root_recs, ino_theirs) >= 1);
+    CHECK(count_ino(root_recs, ino_mine) >= 1);
+    CHECK(count_sb(root_recs, WQ_SB_ERROR) == root_recs.size());
+    CHECK(count_ino(user_recs, ino_theirs) == 0);
+    CHECK(count_ino(user_recs, ino_mine) >= 1);
+    for (const SbRecord& r : user_recs) {
+        check_error_record(r, WQ_SB_ERROR, 5, sb_id, EUCLEAN, ino_mine);
+    }
+}
+
+TEST_CASE("quota records: root sees every id; others only their own, as their user namespace "
+          "numbers it",
+          "[fs]") {
+    if (!fs::exists("/proc/sys/fs/quota")) {
+        WARN("this kernel has no disk quota support (CONFIG_QUOTA): EDQUOT not tested");
+        return;
+    }
+    std::unique_ptr<SysctlGuard> userns; // Debian's switch for unprivileged user namespaces
+    if (fs::exists("/proc/sys/kernel/unprivileged_userns_clone")) {
+        userns = std::make_unique<SysctlGuard>("/proc/sys/kernel/unprivileged_userns_clone", "1");
+    }
+    Ext4 ext4("wqfs_quota_ids", {.features = "quota",
+                                 .extended = "quotatype=usrquota",
+                                 .mount = "errors=continue,usrquota"});
+    const std::uint64_t sb_id = ext4.sb_id();
+    REQUIRE(::chmod(ext4.dir().c_str(), 01777) == 0);
+    for (const uid_t uid : {watcher_uid, other_uid}) {
+        dqblk limit{};
+        limit.dqb_bhardlimit = 64; // in 1 KiB units
+        limit.dqb_valid = QIF_BLIMITS;
+        REQUIRE(::quotactl(QCMD(Q_SETQUOTA, USRQUOTA), ext4.dev().c_str(), static_cast<int>(uid),
+                           reinterpret_cast<caddr_t>(&limit)) == 0);
+    }
+    const Fd dir = open_dir(ext4.dir());
+    Queue root_q = fs_queue();
+    Queue plain_q = fs_queue();    // watcher_uid
+    Queue mapped_q = fs_queue();   // watcher_uid as 0 of a user namespace
+    Queue unmapped_q = fs_queue(); // watcher_uid in a user namespace mapping nothing
+    REQUIRE(watch_sb(root_q.fd(), dir.get(), 20) == 0);
+    REQUIRE(watch_sb_as([] { return become_user(watcher_uid); }, plain_q.fd(), dir.get(), 21) == 0);
+    REQUIRE(watch_sb_as([] { return become_user_in_ns(watcher_uid, true); }, mapped_q.fd(),
+                        dir.get(), 22) == 0);
+    REQUIRE(watch_sb_as([] { return become_user_in_ns(watcher_uid, false); }, unmapped_q.fd(),
+                        dir.get(), 23) == 0);
+    // The other user reaches its limit, then the watcher.
+    for (const uid_t uid : {other_uid, watcher_uid}) {
+        const std::string file = ext4.path("q" + std::to_string(uid));
+        const auto got =
+            run_in_child([uid] { return become_user(uid); },
+                         [&] {
+                             const Fd f = create_file(file, O_WRONLY);
+                             const std::string chunk(4096, 'q');
+                             for (int i = 0; i < 64; ++i) {
+                                 if (::write(f.get(), chunk.data(), chunk.size()) < 0) {
+                                     return std::vector<long>{errno};
+                                 }
+                             }
+                             return std::vector<long>{0};
+                         });
+        REQUIRE(got == std::vector<long>{EDQUOT});
+    }
+    const auto root_recs = decode_all(records_until(root_q, has_sb(WQ_SB_EDQUOT, 2)));
+    std::this_thread::sleep_for(100ms);
+    {
+        INFO(describe(root_recs));
+        REQUIRE(root_recs.size() == 2);
+        check_error_record(root_recs[0], WQ_SB_EDQUOT, 20, sb_id, EDQUOT, other_uid,
+                           quota_nl_bhardwarn);
+        check_error_record(root_recs[1], WQ_SB_EDQUOT, 20, sb_id, EDQUOT, watcher_uid,
+                           quota_nl_bhardwarn);
+    }
+    // Each watcher: its own warning only, its id as it knows it (an id
+    // its namespace does not map: the overflow id, as stat(2) shows it).
+    const auto overflow =
+        static_cast<std::uint32_t>(std::stoul(read_line("/proc/sys/kernel/overflowuid")));
+    for (const auto& [q, watch_id, id] : {std::tuple{&plain_q, 21U, std::uint64_t{watcher_uid}},
+                                          std::tuple{&mapped_q, 22U, std::uint64_t{0}},
+                                          std::tuple{&unmapped_q, 23U, std::uint64_t{overflow}}}) {
+        const auto recs = decode_all(collect_read(*q));
+        INFO("watch " << watch_id << ": " << describe(recs));
+        CHECK(recs.size() == 1);
+        if (!recs.empty()) { // the watcher's own, the last
+            check_error_record(recs.back(), WQ_SB_EDQUOT, watch_id, sb_id, EDQUOT, id,
+                               quota_nl_bhardwarn);
+        }
+    }
 }
 
 TEST_CASE("more errors than the ring holds: a loss record with the count", "[fs]") {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sstream>
@@ -15,6 +16,7 @@
 
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -314,6 +316,36 @@ NamespaceChild::~NamespaceChild() {
     if (pid_ > 0) {
         ::waitpid(pid_, nullptr, 0);
     }
+}
+
+bool become_user(uid_t uid) {
+    if (::setgroups(0, nullptr) < 0 || ::setgid(uid) < 0 || ::setuid(uid) < 0) {
+        return false;
+    }
+    // Changing ids made the process undumpable: /proc/self would be root's.
+    if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) {
+        return false;
+    }
+    return ::geteuid() == uid && ::getegid() == uid;
+}
+
+bool become_user_in_ns(uid_t uid, bool map) {
+    if (!become_user(uid) || ::unshare(CLONE_NEWUSER) < 0) {
+        return false;
+    }
+    if (!map) {
+        return true;
+    }
+    const std::string line = "0 " + std::to_string(uid) + " 1\n";
+    try {
+        // An unprivileged process may map its own ids only, groups denied.
+        write_text("/proc/self/setgroups", "deny\n");
+        write_text("/proc/self/uid_map", line);
+        write_text("/proc/self/gid_map", line);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return ::geteuid() == 0 && ::getegid() == 0;
 }
 
 } // namespace it

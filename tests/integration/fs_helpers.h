@@ -74,6 +74,15 @@ MountEntry mount_at(const std::string& path);
 MountEntry added_mount(const std::vector<MountEntry>& before, const std::vector<MountEntry>& after,
                        const std::string& path);
 
+// Setups for run_in_child(): become user and group @uid with no supplementary
+// groups and no capabilities (the process stays dumpable, so that /proc/self
+// is its own); false if that failed.
+bool become_user(uid_t uid);
+// The same, then a new user namespace (unshare(CLONE_NEWUSER)) in which, if
+// @map, id 0 is @uid (uid and gid maps "0 @uid 1"); without @map, no id is
+// mapped there.
+bool become_user_in_ns(uid_t uid, bool map);
+
 // A directory with a tmpfs of its own, mounted private (no propagation to or
 // from other namespaces) and detached with everything below it when
 // destroyed, then removed.

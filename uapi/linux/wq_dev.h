@@ -224,12 +224,37 @@
  * Filesystem watches
  *	WQ_IOC_WATCH_SB: arg points to a struct wq_watch_sb.  fd is any open
  *	file or directory (not O_PATH: EBADF) on the filesystem to watch;
- *	opening it is the only permission needed (no capability), so a
- *	process watches only filesystems it can reach.  watch_id 0..255 adds
- *	a watch (EBUSY if this queue already watches that filesystem), -1
- *	removes it given any file on the filesystem (EBADSLT if none), other
- *	values, non-zero flags or __reserved EINVAL.  EOPNOTSUPP if the
- *	kernel lacks the hooks (WQ_FEATURE_SB not reported).
+ *	opening it is the only permission needed to add the watch (no
+ *	capability), so a process watches only filesystems it can reach.
+ *	watch_id 0..255 adds a watch (EBUSY if this queue already watches
+ *	that filesystem), -1 removes it given any file on the filesystem
+ *	(EBADSLT if none), other values, non-zero flags or __reserved
+ *	EINVAL.  EOPNOTSUPP if the kernel lacks the hooks (WQ_FEATURE_SB not
+ *	reported).
+ *
+ *	What a watch sees depends on the credentials of the process that
+ *	added it, as they were then (the watch keeps them; changing them
+ *	later changes nothing, as for fanotify marks):
+ *	- with CAP_SYS_ADMIN in the filesystem's user namespace (the initial
+ *	  one for block-device filesystems; a container's for a filesystem
+ *	  it mounted itself): every record;
+ *	- without it, so that a container sees nothing of the host's files
+ *	  and no user another user's:
+ *	  . a record naming a file (WQ_SB_WRITEBACK_ERROR, WQ_SB_ERROR with a
+ *	    non-zero ino) only if the file's owner (its uid on the
+ *	    filesystem, before any idmapped mount) is the watcher's fsuid;
+ *	  . WQ_SB_EDQUOT only for the watcher's own quota: a user quota of
+ *	    its fsuid, a group quota of its fsgid or supplementary groups
+ *	    (project quotas: never);
+ *	  . filesystem-wide records, which name no file and tell what
+ *	    statfs(2), /proc/self/mountinfo or ext4's error counters in
+ *	    sysfs show anyway: WQ_SB_READONLY, WQ_SB_ENOSPC and WQ_SB_ERROR
+ *	    with ino 0 (the filesystem failed, e.g. its journal: the
+ *	    watcher's data is at stake too).
+ *	Ids in records (WQ_SB_EDQUOT's) are numbered as in the watcher's
+ *	user namespace; an id it does not map is given as the overflow id
+ *	(/proc/sys/kernel/overflowuid or overflowgid, 65534), as stat(2)
+ *	shows an unmapped owner.  Inode numbers are the filesystem's.
  *
  *	A filesystem is one superblock: all its mounts (bind mounts, other
  *	namespaces) share one watch.  Its records (WQ_TYPE_SUPERBLOCK) carry
@@ -267,7 +292,8 @@
  *	  WQ_SB_EDQUOT		(struct wq_superblock_error_notification)
  *		a disk quota limit was reached (the kernel's quota warning):
  *		error EDQUOT, aux the warning (QUOTA_NL_* of <linux/quota.h>),
- *		ino the user or group id of the quota.
+ *		ino the user, group or project id of the quota, in the
+ *		watcher's user namespace (see above).
  *
  *	Delivery guarantee: records are posted synchronously at the point
  *	where the kernel records the error, before the failed write-back

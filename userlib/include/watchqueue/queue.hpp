@@ -118,7 +118,10 @@ public:
     // The filesystem holding an open file or directory (not O_PATH); no
     // capability.  The watch is on the filesystem: @fd may be closed after,
     // and any file on it removes the watch.  EOPNOTSUPP without
-    // feature::sb, and always on a notification pipe.
+    // feature::sb, and always on a notification pipe.  Without
+    // CAP_SYS_ADMIN over the filesystem, records about files come only for
+    // the caller's own files, quota records only for its own ids (see
+    // uapi/linux/wq_dev.h).
     void watch_filesystem(int fd, unsigned watch_id);
     void watch_filesystem(int fd, unsigned watch_id, std::error_code& ec) noexcept;
     void unwatch_filesystem(int fd);

@@ -122,7 +122,7 @@ struct SuperblockEvent {
     std::uint64_t sb_id = 0;
     std::int32_t error = 0; // positive errno; 0 for readonly
     std::uint32_t aux = 0;  // edquot: the QUOTA_NL_* warning
-    std::uint64_t ino = 0;  // inode number or 0; edquot: the quota's user or group id
+    std::uint64_t ino = 0;  // inode number or 0; edquot: the quota's id (watcher's userns)
     bool is_now_ro = false; // readonly: now read-only (else read-write)
     bool emergency = false; // readonly: forced by the filesystem after errors
 };
