@@ -13,7 +13,7 @@
 
 #include <sys/sysmacros.h>
 
-#include <catch2/catch.hpp>
+#include "wq_catch.hpp"
 
 namespace {
 
