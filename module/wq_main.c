@@ -94,4 +94,4 @@ module_init(wq_init);
 module_exit(wq_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("General notification queue device /dev/watch_queue");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(WQ_VERSION);

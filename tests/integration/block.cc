@@ -24,10 +24,9 @@
 
 #include <linux/fs.h>
 
-#include <catch2/catch.hpp>
-
 #include "device_helpers.h"
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 namespace fs = std::filesystem;

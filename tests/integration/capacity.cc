@@ -19,7 +19,7 @@
 
 #include <linux/keyctl.h>
 
-#include <catch2/catch.hpp>
+#include "wq_catch.hpp"
 
 #include "it_common.h"
 

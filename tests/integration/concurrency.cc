@@ -9,9 +9,8 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

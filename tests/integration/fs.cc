@@ -31,11 +31,10 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
-#include <catch2/catch.hpp>
-
 #include "device_helpers.h"
 #include "fs_helpers.h"
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 namespace fs = std::filesystem;

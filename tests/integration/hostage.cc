@@ -42,7 +42,7 @@
 
 #include <linux/keyctl.h>
 
-#include <catch2/catch.hpp>
+#include "wq_catch.hpp"
 
 #include "device_helpers.h"
 #include "fd.h"

@@ -16,9 +16,8 @@
 
 #include <sys/ioctl.h>
 
-#include <catch2/catch.hpp>
-
 #include "keys_common.h"
+#include "wq_catch.hpp"
 
 using namespace keys;
 

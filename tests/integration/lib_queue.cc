@@ -16,9 +16,8 @@
 
 #include <linux/keyctl.h>
 
-#include <catch2/catch.hpp>
-
 #include "testmod.h"
+#include "wq_catch.hpp"
 #include <watchqueue/watchqueue.hpp>
 
 namespace wq = watchqueue;

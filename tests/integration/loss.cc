@@ -4,9 +4,8 @@
 #include <atomic>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

@@ -8,9 +8,8 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 namespace fs = std::filesystem;

@@ -26,11 +26,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include <catch2/catch.hpp>
-
 #include "device_helpers.h"
 #include "fs_helpers.h"
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

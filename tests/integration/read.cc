@@ -2,9 +2,8 @@
 // read(): whole records, ENOBUFS, short reads, EAGAIN, blocking and signals.
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

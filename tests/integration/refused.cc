@@ -7,9 +7,8 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

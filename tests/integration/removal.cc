@@ -3,9 +3,8 @@
 #include <cstring>
 #include <fcntl.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

@@ -6,9 +6,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include <catch2/catch.hpp>
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

@@ -24,10 +24,9 @@
 #include <linux/usb/functionfs.h>
 #include <linux/usbdevice_fs.h>
 
-#include <catch2/catch.hpp>
-
 #include "device_helpers.h"
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 namespace fs = std::filesystem;

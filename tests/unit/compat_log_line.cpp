@@ -4,9 +4,8 @@
 #include <climits>
 #include <string>
 
-#include <catch2/catch.hpp>
-
 #include "log_line.h"
+#include "wq_catch.hpp"
 
 TEST_CASE("LogLine formats text, numbers and errno names", "[compat]") {
     wqc::LogLine line;

@@ -14,7 +14,7 @@
 
 #include <sys/sysmacros.h>
 
-#include <catch2/catch.hpp>
+#include "wq_catch.hpp"
 
 namespace {
 

@@ -21,11 +21,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include <catch2/catch.hpp>
-
 #include "compat_logic.h"
 #include "fd.h"
 #include "queue.h"
+#include "wq_catch.hpp"
 
 namespace {
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libwatchqueue: the filter builder refuses what the device would refuse.
-#include <catch2/catch.hpp>
-
+#include "wq_catch.hpp"
 #include <watchqueue/watchqueue.hpp>
 
 namespace wq = watchqueue;

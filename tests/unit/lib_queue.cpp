@@ -3,9 +3,8 @@
 #include <cstring>
 #include <fcntl.h>
 
-#include <catch2/catch.hpp>
-
 #include "lib_fake.hpp"
+#include "wq_catch.hpp"
 
 namespace wq = watchqueue;
 using libtest::arg_of;

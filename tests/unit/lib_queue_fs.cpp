@@ -2,9 +2,8 @@
 // libwatchqueue: filesystem and mount watches against the fake seam.
 #include <cstring>
 
-#include <catch2/catch.hpp>
-
 #include "lib_fake.hpp"
+#include "wq_catch.hpp"
 
 namespace wq = watchqueue;
 using libtest::arg_of;

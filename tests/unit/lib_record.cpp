@@ -2,9 +2,8 @@
 // libwatchqueue: decoding of single records and their framing checks.
 #include <cstring>
 
-#include <catch2/catch.hpp>
-
 #include "lib_fake.hpp"
+#include "wq_catch.hpp"
 
 namespace wq = watchqueue;
 using libtest::make_record;

@@ -6,9 +6,8 @@
 
 #include <sys/sysmacros.h>
 
-#include <catch2/catch.hpp>
-
 #include "lib_fake.hpp"
+#include "wq_catch.hpp"
 
 namespace wq = watchqueue;
 using SB = wq::SuperblockSubtype;

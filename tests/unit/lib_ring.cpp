@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libwatchqueue: batches over a fake double-mapped ring.
-#include <catch2/catch.hpp>
-
 #include "lib_fake.hpp"
+#include "wq_catch.hpp"
 
 namespace wq = watchqueue;
 using libtest::FakeRing;

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "wq_catch.hpp"
 
 #include <fmt/format.h>
 #include <watchqueue/watchqueue.hpp> // the umbrella header brings version.hpp

@@ -15,7 +15,7 @@
 
 #include <sys/sysmacros.h>
 
-#include <catch2/catch.hpp>
+#include "wq_catch.hpp"
 
 #include "lib_fake.hpp"
 #include "options.hpp"

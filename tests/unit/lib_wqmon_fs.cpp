@@ -10,12 +10,11 @@
 
 #include <sys/sysmacros.h>
 
-#include <catch2/catch.hpp>
-
 #include "lib_fake.hpp"
 #include "options.hpp"
 #include "output.hpp"
 #include "watches.hpp"
+#include "wq_catch.hpp"
 #include "wqmon_helpers.hpp"
 #include <nlohmann/json.hpp>
 

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <wq_test_uapi.h>
 
-#include <catch2/catch.hpp>
-
 #include "checker.h"
 #include "fake_ring.h"
+#include "wq_catch.hpp"
 
 using wqt::SyntheticChecker;
 namespace fake = wqt::fake;

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Record framing rules and the read() buffer splitter.
-#include <catch2/catch.hpp>
-
 #include "fake_ring.h"
 #include "ring.h"
+#include "wq_catch.hpp"
 
 using wqt::RecordError;
 

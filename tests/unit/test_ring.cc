@@ -5,10 +5,9 @@
 #include <vector>
 #include <wq_test_uapi.h>
 
-#include <catch2/catch.hpp>
-
 #include "fake_ring.h"
 #include "ring.h"
+#include "wq_catch.hpp"
 
 using wqt::Record;
 using wqt::RingError;

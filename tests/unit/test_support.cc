@@ -4,10 +4,9 @@
 #include <system_error>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include "fd.h"
 #include "queue.h"
+#include "wq_catch.hpp"
 
 namespace {
 
