@@ -103,9 +103,9 @@ check_version() {
 	local out rc
 	out=$("$WQMON" --version 2>&1)
 	rc=$?
-	# the version of meson's project() in the tree under test
+	# the version in the tree under test (VERSION, which meson reads)
 	local want
-	want=$(sed -nE "s/^  version: '([^']+)',$/\1/p" "$(dirname "${BASH_SOURCE[0]}")/../../meson.build")
+	want=$(<"$(dirname "${BASH_SOURCE[0]}")/../../VERSION")
 	if ((rc == 0)) && [[ -n $want && $out == "wqmon $want" ]]; then
 		pass "version (wqmon $want)"
 	else
