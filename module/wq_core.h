@@ -85,4 +85,13 @@ void wq_remove_watch_list(struct wq_watch_list *wlist, u64 id);
  */
 void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id);
 
+/*
+ * A source missed @lost records and cannot tell about which object: every
+ * queue watching on @wlist counts them lost (a loss record follows), each
+ * queue once per @stamp (from wq_loss_stamp()) however many of its watches
+ * are on the lists passed with it.  Any context; never sleeps or allocates.
+ */
+u64 wq_loss_stamp(void);
+void wq_post_loss(struct wq_watch_list *wlist, u64 lost, u64 stamp);
+
 #endif /* _WQ_CORE_H */

@@ -25,6 +25,7 @@ struct wq_queue {
 	struct hlist_head	watches;
 	u64			head;		/* kernel copy of the producer position */
 	u64			pending_loss;	/* lost since the last loss record */
+	u64			loss_stamp;	/* wq_post_loss(): the last counted */
 
 	/* Sizing, filter replacement and read() consumers */
 	struct mutex		mutex;
