@@ -663,16 +663,17 @@ bool wq_key_hooks_available(void)
 /*
  * In two batches: each unregister_k[ret]probes() call waits for one RCU
  * grace period for all of its probes, where one call per probe would wait
- * for one each.  The plain kprobes go first: key_schedule_gc's looks at
- * frames, which live in return instances that the kprobes core may free
- * once their probe is gone; after both batches no handler runs, and the
- * frames are forgotten.  Misses not yet reported are reported now.
+ * for one each.  The frames are closed first: they live in return
+ * instances that the kprobes core frees once their probe is gone.  Misses
+ * not yet reported are reported now.
  */
 void wq_key_hooks_disarm(void)
 {
 	struct kretprobe *rps[ARRAY_SIZE(wq_key_hooks)];
 	struct kprobe *kps[ARRAY_SIZE(wq_key_hooks)];
 	unsigned int i, nr_rps = 0, nr_kps = 0;
+
+	wq_key_frames_set_open(false);
 
 	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++) {
 		if (!wq_key_hooks[i].armed)
@@ -687,8 +688,6 @@ void wq_key_hooks_disarm(void)
 		unregister_kprobes(kps, nr_kps);
 	if (nr_rps)
 		unregister_kretprobes(rps, nr_rps);
-	/* Operations in flight lost their return probes with them. */
-	wq_key_frames_reset();
 	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
 		if (wq_key_hooks[i].used)
 			wq_key_hook_check_missed(&wq_key_hooks[i]);
@@ -711,10 +710,11 @@ int wq_key_hooks_arm(void)
 
 	if (!wq_key_hooks_available())
 		return -EOPNOTSUPP;
-	if (!wq_key_hooks_armed())
-		wq_key_arms++;
+	if (wq_key_hooks_armed())
+		return 0;
+	wq_key_arms++;
 	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
-		if (h->armed || !h->used)
+		if (!h->used)
 			continue;
 		ret = wq_key_hook_register(h, h->used);
 		if (ret) {
@@ -724,6 +724,8 @@ int wq_key_hooks_arm(void)
 		}
 		h->armed = true;
 	}
+	/* No watch exists yet: calls under way meanwhile post nothing. */
+	wq_key_frames_set_open(true);
 	return 0;
 }
 

@@ -18,14 +18,26 @@ static atomic_t wq_key_frames_used = ATOMIC_INIT(0);
  * no longer on any list, and its instance may be gone with the probe.
  */
 static unsigned long wq_key_frames_gen;
+/*
+ * Frames are linked only while open: from after the hooks are armed to
+ * before they are disarmed.  Closing unlinks them all at once, before any
+ * instance they live in can be freed, and whatever the kprobes core does
+ * with handlers still running while a probe goes, nothing is linked again
+ * or found until the next arming is complete.
+ */
+static bool wq_key_frames_open;
 
 void wq_key_frame_push(struct wq_key_frame *f, enum wq_key_op op)
 {
 	unsigned long flags;
 
-	f->task = current;
 	f->op = op;
 	spin_lock_irqsave(&wq_key_frames_lock, flags);
+	if (!wq_key_frames_open) {
+		spin_unlock_irqrestore(&wq_key_frames_lock, flags);
+		return;
+	}
+	f->task = current;
 	f->gen = wq_key_frames_gen;
 	/* At the head: the innermost of a task's frames is found first. */
 	hash_add(wq_key_frames, &f->node, (unsigned long)current);
@@ -56,6 +68,10 @@ struct wq_key_frame *wq_key_frame_current(enum wq_key_op op)
 	if (!atomic_read(&wq_key_frames_used))
 		return NULL;
 	spin_lock_irqsave(&wq_key_frames_lock, flags);
+	if (!wq_key_frames_open) {
+		spin_unlock_irqrestore(&wq_key_frames_lock, flags);
+		return NULL;
+	}
 	hash_for_each_possible(wq_key_frames, f, node,
 			       (unsigned long)current) {
 		if (f->task == current && f->op == op) {
@@ -67,7 +83,7 @@ struct wq_key_frame *wq_key_frame_current(enum wq_key_op op)
 	return found;
 }
 
-void wq_key_frames_reset(void)
+void wq_key_frames_set_open(bool open)
 {
 	unsigned long flags;
 
@@ -75,5 +91,6 @@ void wq_key_frames_reset(void)
 	hash_init(wq_key_frames);
 	wq_key_frames_gen++;
 	atomic_set(&wq_key_frames_used, 0);
+	wq_key_frames_open = open;
 	spin_unlock_irqrestore(&wq_key_frames_lock, flags);
 }

@@ -37,15 +37,20 @@ struct wq_key_frame {
 	bool			done;		/* its record is already posted */
 };
 
-/* @f (zeroed) becomes the current task's innermost frame for @op. */
+/*
+ * @f (zeroed) becomes the current task's innermost frame for @op; while the
+ * frames are closed, it stays unlinked (not pushed).
+ */
 void wq_key_frame_push(struct wq_key_frame *f, enum wq_key_op op);
-/* Forget @f; nothing if it was never pushed or the frames were reset. */
+/* Forget @f; nothing if it was never pushed or the frames were closed since. */
 void wq_key_frame_pop(struct wq_key_frame *f);
 /*
- * Forget every frame: after disarming, no return handler will pop them,
- * and the instances they live in are freed by the kprobes core.
+ * Forget every frame, and link new ones (@open) or not: closed before the
+ * hooks are disarmed (no return handler will pop the frames, and the
+ * instances they live in are freed with the probes), opened once they are
+ * all armed.  Closed at load.
  */
-void wq_key_frames_reset(void);
+void wq_key_frames_set_open(bool open);
 /* The current task's innermost frame for @op, or NULL. */
 struct wq_key_frame *wq_key_frame_current(enum wq_key_op op);
 
