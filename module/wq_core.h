@@ -130,4 +130,13 @@ typedef bool (*wq_watch_allow_t)(const struct wq_watch *w,
 void wq_post_allowed(struct wq_watch_list *wlist, struct wq_notification *n,
 		     u64 id, wq_watch_allow_t allow, void *data);
 
+/*
+ * A source missed @lost records and cannot tell about which object: every
+ * queue watching on @wlist counts them lost (a loss record follows), each
+ * queue once per @stamp (from wq_loss_stamp()) however many of its watches
+ * are on the lists passed with it.  Any context; never sleeps or allocates.
+ */
+u64 wq_loss_stamp(void);
+void wq_post_loss(struct wq_watch_list *wlist, u64 lost, u64 stamp);
+
 #endif /* _WQ_CORE_H */

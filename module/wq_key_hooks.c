@@ -11,6 +11,13 @@
  * Return probes post after the change is made, as upstream does; the
  * caller holds a reference to every key a handler reads, and handlers run
  * with preemption disabled, so they only read the key and post.
+ *
+ * Loss is never silent: a call a probe misses (all its return instances
+ * in use: nmissed; or a probe hit inside another probe's handler:
+ * kp.nmissed) may have been about any watched key, so every queue watching
+ * keys is told it lost a record (wq_keys_lost()).  Each miss is seen by the
+ * next handler of the same probe; for a kretprobe out of instances that is
+ * one of the calls holding them, when it returns.
  */
 #include <keys/request_key_auth-type.h>
 #include <linux/cred.h>
@@ -20,19 +27,34 @@
 #include <linux/ptrace.h>
 #include <linux/string.h>
 #include <uapi/linux/keyctl.h>
+#include "compat/wq_compat_keys.h"
 #include "wq_key_hooks.h"
 #include "wq_key_slots.h"
 #include "wq_keys.h"
 
-/* Return probes pending at once per hook; past that nmissed counts them. */
-#define WQ_KEY_MAXACTIVE	128
+/*
+ * Return instances per hook: calls of one hooked function in progress at
+ * once (any user's, e.g. add_key()s waiting for a key under construction).
+ * Past that the probe misses calls, reported as loss.  Allocated while the
+ * hooks are armed; the kprobes core refuses more than 4096.
+ */
+static unsigned int wq_key_maxactive = 1024;
+module_param_named(key_hooks_maxactive, wq_key_maxactive, uint, 0644);
+MODULE_PARM_DESC(key_hooks_maxactive,
+		 "Calls of each hooked key function followed at once (applies when the hooks are next armed)");
 
+/* Times the hooks were armed since load */
+static unsigned long wq_key_arms;
+module_param_named(key_hooks_arms, wq_key_arms, ulong, 0444);
+MODULE_PARM_DESC(key_hooks_arms, "Times the key hooks were armed since load");
+
+/* A return instance's data, zeroed at every entry (wq_key_entry()) */
 struct wq_kr_data {
+	struct wq_key_frame	frame;		/* if the hook pushed it */
 	const struct key	*key;
 	struct key		**out;		/* look_up_user_keyrings */
 	key_serial_t		id;		/* chown/setperm: the id given */
 	key_serial_t		keyring;
-	int			slot;
 	u32			aux;
 };
 
@@ -90,9 +112,8 @@ static int inst_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct wq_kr_data *d = kr_data(ri);
 
 	d->key = kr_key_arg(regs, 0);
-	d->slot = wq_key_slot_claim(WQ_KEY_OP_INSTANTIATE);
-	if (d->slot >= 0)
-		wq_key_slot(d->slot)->key = d->key;
+	d->frame.key = d->key;
+	wq_key_frame_push(&d->frame, WQ_KEY_OP_INSTANTIATE);
 	return 0;
 }
 
@@ -102,12 +123,9 @@ static int reject_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct wq_kr_data *d = kr_data(ri);
 
 	d->key = kr_key_arg(regs, 0);
-	d->aux = -(u32)kr_arg(regs, 2);
-	d->slot = wq_key_slot_claim(WQ_KEY_OP_REJECT);
-	if (d->slot >= 0) {
-		wq_key_slot(d->slot)->key = d->key;
-		wq_key_slot(d->slot)->aux = d->aux;
-	}
+	d->frame.key = d->key;
+	d->frame.aux = -(u32)kr_arg(regs, 2);
+	wq_key_frame_push(&d->frame, WQ_KEY_OP_REJECT);
 	return 0;
 }
 
@@ -115,11 +133,11 @@ static int reject_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int inst_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
-	struct wq_key_slot *s = wq_key_slot(d->slot);
 
-	if (kr_ret(regs) == 0 && !(s && s->done))
-		wq_key_notify(d->key->serial, WQ_KEY_INSTANTIATED, d->aux);
-	wq_key_slot_release(d->slot);
+	if (kr_ret(regs) == 0 && !d->frame.done)
+		wq_key_notify(d->key->serial, WQ_KEY_INSTANTIATED,
+			      d->frame.aux);
+	wq_key_frame_pop(&d->frame);
 	return 0;
 }
 
@@ -133,17 +151,17 @@ static void link_post_pending(const struct key *key)
 	static const enum wq_key_op ops[] = {
 		WQ_KEY_OP_INSTANTIATE, WQ_KEY_OP_REJECT,
 	};
-	struct wq_key_slot *s;
+	struct wq_key_frame *s;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
-		s = wq_key_slot_current(ops[i]);
+		s = wq_key_frame_current(ops[i]);
 		if (s && s->key == key && !s->done) {
 			s->done = true;
 			wq_key_notify(key->serial, WQ_KEY_INSTANTIATED, s->aux);
 		}
 	}
-	s = wq_key_slot_current(WQ_KEY_OP_MOVE);
+	s = wq_key_frame_current(WQ_KEY_OP_MOVE);
 	if (s && s->key == key && !s->done) {
 		s->done = true;
 		wq_key_notify(s->from, WQ_KEY_UNLINKED, key->serial);
@@ -191,41 +209,35 @@ static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int move_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
-	struct wq_key_slot *s;
 
-	d->slot = wq_key_slot_claim(WQ_KEY_OP_MOVE);
-	s = wq_key_slot(d->slot);
-	if (s) {
-		s->key = kr_key_arg(regs, 0);
-		s->from = kr_key_arg(regs, 1)->serial;
-	}
+	d->frame.key = kr_key_arg(regs, 0);
+	d->frame.from = kr_key_arg(regs, 1)->serial;
+	wq_key_frame_push(&d->frame, WQ_KEY_OP_MOVE);
 	return 0;
 }
 
-static int slot_release_ret(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
+static int frame_pop_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	wq_key_slot_release(kr_data(ri)->slot);
+	wq_key_frame_pop(&kr_data(ri)->frame);
 	return 0;
 }
 
 /* [__]key_create_or_update(): UPDATED if it returns the key it found */
 static int create_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	kr_data(ri)->slot = wq_key_slot_claim(WQ_KEY_OP_CREATE_OR_UPDATE);
+	wq_key_frame_push(&kr_data(ri)->frame, WQ_KEY_OP_CREATE_OR_UPDATE);
 	return 0;
 }
 
 static int create_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct wq_kr_data *d = kr_data(ri);
-	struct wq_key_slot *s = wq_key_slot(d->slot);
+	struct wq_key_frame *s = &kr_data(ri)->frame;
 	long ret = kr_ret(regs);
 
-	if (s && s->key && !IS_ERR_VALUE(ret) &&
+	if (s->key && !IS_ERR_VALUE(ret) &&
 	    key_ref_to_ptr((key_ref_t)ret) == s->key)
 		wq_key_notify(s->serial, WQ_KEY_UPDATED, 0);
-	wq_key_slot_release(d->slot);
+	wq_key_frame_pop(s);
 	return 0;
 }
 
@@ -233,7 +245,7 @@ static int create_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int find_update_ret(struct kretprobe_instance *ri,
 			   struct pt_regs *regs)
 {
-	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_CREATE_OR_UPDATE);
+	struct wq_key_frame *s = wq_key_frame_current(WQ_KEY_OP_CREATE_OR_UPDATE);
 	long ret = kr_ret(regs);
 
 	if (s && ret && !IS_ERR_VALUE(ret)) {
@@ -256,9 +268,8 @@ static int setattr_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct wq_kr_data *d = kr_data(ri);
 
 	d->id = (key_serial_t)kr_arg(regs, 0);
-	d->slot = wq_key_slot_claim(WQ_KEY_OP_SETATTR);
-	if (d->slot >= 0)
-		wq_key_slot(d->slot)->id = d->id;
+	d->frame.id = d->id;
+	wq_key_frame_push(&d->frame, WQ_KEY_OP_SETATTR);
 	return 0;
 }
 
@@ -313,18 +324,16 @@ static key_serial_t special_key_serial(key_serial_t id)
 static int setattr_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
-	struct wq_key_slot *s = wq_key_slot(d->slot);
 	key_serial_t serial;
 
-	/* Without a slot (all busy), only the user keyrings are not known. */
 	if (kr_ret(regs) == 0) {
-		serial = d->id > 0 ? d->id : s ? s->serial : 0;
+		serial = d->id > 0 ? d->id : d->frame.serial;
 		if (!serial)
 			serial = special_key_serial(d->id);
 		if (serial)
 			wq_key_notify(serial, WQ_KEY_SETATTR, 0);
 	}
-	wq_key_slot_release(d->slot);
+	wq_key_frame_pop(&d->frame);
 	return 0;
 }
 
@@ -337,7 +346,7 @@ static int setattr_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 static int user_keyrings_entry(struct kretprobe_instance *ri,
 			       struct pt_regs *regs)
 {
-	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_SETATTR);
+	struct wq_key_frame *s = wq_key_frame_current(WQ_KEY_OP_SETATTR);
 	struct wq_kr_data *d = kr_data(ri);
 
 	if (!s || s->serial)
@@ -354,7 +363,7 @@ static int user_keyrings_entry(struct kretprobe_instance *ri,
 static int user_keyrings_ret(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
 {
-	struct wq_key_slot *s = wq_key_slot_current(WQ_KEY_OP_SETATTR);
+	struct wq_key_frame *s = wq_key_frame_current(WQ_KEY_OP_SETATTR);
 	const struct key *key;
 
 	/* d->out is the caller's local, still live: it holds a reference. */
@@ -384,7 +393,7 @@ WQ_KEY_ON_SUCCESS(restrict, WQ_KEY_SETATTR)
  * racing calls both may see the flag clear on entry; only the one that
  * sets it goes on to schedule the key GC (key_schedule_gc for a revoke,
  * key_schedule_gc_links for an invalidation), and that marks the winner.
- * Without a slot (all busy) or those probe targets, the flag decides.
+ * Without those probe targets, the flag decides.
  */
 static int first_time_entry(struct kretprobe_instance *ri,
 			    struct pt_regs *regs, enum wq_key_op op, int flag)
@@ -394,9 +403,8 @@ static int first_time_entry(struct kretprobe_instance *ri,
 	d->key = kr_key_arg(regs, 0);
 	if (test_bit(flag, &d->key->flags))
 		return 1;
-	d->slot = wq_key_slot_claim(op);
-	if (d->slot >= 0)
-		wq_key_slot(d->slot)->key = d->key;
+	d->frame.key = d->key;
+	wq_key_frame_push(&d->frame, op);
 	return 0;
 }
 
@@ -404,12 +412,11 @@ static void first_time_ret(struct kretprobe_instance *ri, int flag,
 			   enum wq_key_subtype subtype, bool exact)
 {
 	struct wq_kr_data *d = kr_data(ri);
-	struct wq_key_slot *s = wq_key_slot(d->slot);
-	bool first = s && exact ? s->done : test_bit(flag, &d->key->flags);
+	bool first = exact ? d->frame.done : test_bit(flag, &d->key->flags);
 
 	if (first)
 		wq_key_notify(d->key->serial, subtype, 0);
-	wq_key_slot_release(d->slot);
+	wq_key_frame_pop(&d->frame);
 }
 
 static bool wq_key_gc_probes_armed(void);
@@ -442,7 +449,7 @@ static int inval_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 /* key_schedule_gc(), key_schedule_gc_links(): the winner of a race */
 static void mark_winner(enum wq_key_op op)
 {
-	struct wq_key_slot *s = wq_key_slot_current(op);
+	struct wq_key_frame *s = wq_key_frame_current(op);
 
 	if (s)
 		s->done = true;
@@ -482,11 +489,78 @@ struct wq_key_hook {
 	bool			optional;	/* may be missing (see its user) */
 	const char		*used;		/* found at load */
 	bool			armed;
+	/* Misses already reported as loss, of the probe's nmissed counts */
+	atomic_long_t		missed_seen;
 	union {
 		struct kretprobe	rp;
 		struct kprobe		kp;
 	};
 };
+
+/* Calls this hook's probes missed since it was registered */
+static unsigned long wq_key_hook_missed(const struct wq_key_hook *h)
+{
+	if (h->ret)
+		return (unsigned int)READ_ONCE(h->rp.nmissed) +
+		       READ_ONCE(h->rp.kp.nmissed);
+	return READ_ONCE(h->kp.nmissed);
+}
+
+/*
+ * Report calls @h missed since last seen as loss.  The counters are
+ * updated without atomics by the kprobes core, so two misses racing on two
+ * CPUs may count once; the claim on missed_seen makes each counted miss
+ * reported once.
+ */
+static void wq_key_hook_check_missed(struct wq_key_hook *h)
+{
+	unsigned long missed = wq_key_hook_missed(h);
+	long seen = atomic_long_read(&h->missed_seen);
+
+	while ((long)(missed - seen) > 0) {
+		if (atomic_long_try_cmpxchg(&h->missed_seen, &seen, missed)) {
+			wq_keys_lost(missed - seen);
+			break;
+		}
+	}
+}
+
+static struct wq_key_hook *kr_hook(struct kretprobe_instance *ri)
+{
+	return container_of(wq_kretprobe_of(ri), struct wq_key_hook, rp);
+}
+
+/*
+ * Every return probe's entry: the instance's data is zeroed first, as the
+ * kprobes core reuses instances without clearing them (and before 5.11
+ * allocates them uninitialised), so no field a handler reads or posts can
+ * hold stale or uninitialised memory.
+ */
+static int wq_key_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_key_hook *h = kr_hook(ri);
+
+	memset(ri->data, 0, sizeof(struct wq_kr_data));
+	return h->entry ? h->entry(ri, regs) : 0;
+}
+
+static int wq_key_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct wq_key_hook *h = kr_hook(ri);
+
+	h->ret(ri, regs);
+	wq_key_hook_check_missed(h);
+	return 0;
+}
+
+static int wq_key_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct wq_key_hook *h = container_of(kp, struct wq_key_hook, kp);
+
+	h->pre(kp, regs);
+	wq_key_hook_check_missed(h);
+	return 0;
+}
 
 #define KR(n, e, r)	{ .names = { n }, .entry = e, .ret = r }
 
@@ -495,7 +569,7 @@ static struct wq_key_hook wq_key_hooks[] = {
 	KR("key_reject_and_link", reject_entry, inst_ret),
 	KR("__key_link", link_entry, link_ret),
 	KR("key_unlink", unlink_entry, unlink_ret),
-	KR("key_move", move_entry, slot_release_ret),
+	KR("key_move", move_entry, frame_pop_ret),
 	KR("key_update", keyref0_entry, update_ret),
 	{ .names = { "__key_create_or_update", "key_create_or_update" },
 	  .entry = create_entry, .ret = create_ret },
@@ -527,18 +601,19 @@ static bool wq_key_gc_probes_armed(void)
 static int wq_key_hook_register(struct wq_key_hook *h, const char *name)
 {
 	/* A kprobe may be registered again only from a clean structure. */
+	atomic_long_set(&h->missed_seen, 0);
 	if (!h->ret) {
 		memset(&h->kp, 0, sizeof(h->kp));
 		h->kp.symbol_name = name;
-		h->kp.pre_handler = h->pre;
+		h->kp.pre_handler = wq_key_pre;
 		return register_kprobe(&h->kp);
 	}
 	memset(&h->rp, 0, sizeof(h->rp));
 	h->rp.kp.symbol_name = name;
-	h->rp.entry_handler = h->entry;
-	h->rp.handler = h->ret;
+	h->rp.entry_handler = wq_key_entry;
+	h->rp.handler = wq_key_ret;
 	h->rp.data_size = sizeof(struct wq_kr_data);
-	h->rp.maxactive = WQ_KEY_MAXACTIVE;
+	h->rp.maxactive = clamp(READ_ONCE(wq_key_maxactive), 1U, 4096U);
 	return register_kretprobe(&h->rp);
 }
 
@@ -588,13 +663,17 @@ bool wq_key_hooks_available(void)
 /*
  * In two batches: each unregister_k[ret]probes() call waits for one RCU
  * grace period for all of its probes, where one call per probe would wait
- * for one each.
+ * for one each.  The frames are closed first: they live in return
+ * instances that the kprobes core frees once their probe is gone.  Misses
+ * not yet reported are reported now.
  */
 void wq_key_hooks_disarm(void)
 {
 	struct kretprobe *rps[ARRAY_SIZE(wq_key_hooks)];
 	struct kprobe *kps[ARRAY_SIZE(wq_key_hooks)];
 	unsigned int i, nr_rps = 0, nr_kps = 0;
+
+	wq_key_frames_set_open(false);
 
 	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++) {
 		if (!wq_key_hooks[i].armed)
@@ -605,12 +684,23 @@ void wq_key_hooks_disarm(void)
 			kps[nr_kps++] = &wq_key_hooks[i].kp;
 		wq_key_hooks[i].armed = false;
 	}
-	if (nr_rps)
-		unregister_kretprobes(rps, nr_rps);
 	if (nr_kps)
 		unregister_kprobes(kps, nr_kps);
-	/* Operations in flight lost their return probes with them. */
-	wq_key_slots_reset();
+	if (nr_rps)
+		unregister_kretprobes(rps, nr_rps);
+	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
+		if (wq_key_hooks[i].used)
+			wq_key_hook_check_missed(&wq_key_hooks[i]);
+}
+
+bool wq_key_hooks_armed(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
+		if (wq_key_hooks[i].armed)
+			return true;
+	return false;
 }
 
 int wq_key_hooks_arm(void)
@@ -620,8 +710,11 @@ int wq_key_hooks_arm(void)
 
 	if (!wq_key_hooks_available())
 		return -EOPNOTSUPP;
+	if (wq_key_hooks_armed())
+		return 0;
+	wq_key_arms++;
 	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
-		if (h->armed || !h->used)
+		if (!h->used)
 			continue;
 		ret = wq_key_hook_register(h, h->used);
 		if (ret) {
@@ -631,6 +724,8 @@ int wq_key_hooks_arm(void)
 		}
 		h->armed = true;
 	}
+	/* No watch exists yet: calls under way meanwhile post nothing. */
+	wq_key_frames_set_open(true);
 	return 0;
 }
 
@@ -638,18 +733,16 @@ int wq_key_hooks_arm(void)
 static int wq_key_hooks_show(char *buf, const struct kernel_param *kp)
 {
 	const struct wq_key_hook *h;
-	bool armed = false;
 	int n = 0;
 
-	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++)
-		armed |= h->armed;
-	n += scnprintf(buf + n, PAGE_SIZE - n, "%s", armed ? "armed" : "disarmed");
+	n += scnprintf(buf + n, PAGE_SIZE - n, "%s",
+		       wq_key_hooks_armed() ? "armed" : "disarmed");
 	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
 		if (!h->used)
 			n += scnprintf(buf + n, PAGE_SIZE - n, " !%s", h->names[0]);
 		else if (h->armed && h->ret)
-			n += scnprintf(buf + n, PAGE_SIZE - n, " %s:%d", h->used,
-				       h->rp.nmissed);
+			n += scnprintf(buf + n, PAGE_SIZE - n, " %s:%lu", h->used,
+				       wq_key_hook_missed(h));
 		else
 			n += scnprintf(buf + n, PAGE_SIZE - n, " %s", h->used);
 	}

@@ -11,5 +11,6 @@ bool wq_key_hooks_available(void);
 /* Caller serialises arm and disarm; arm is a no-op when already armed. */
 int wq_key_hooks_arm(void);
 void wq_key_hooks_disarm(void);
+bool wq_key_hooks_armed(void);
 
 #endif /* _WQ_KEY_HOOKS_H */

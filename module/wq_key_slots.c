@@ -1,80 +1,96 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per-task slots for the key hooks (see wq_key_slots.h). */
+/* Per-task frames for the key hooks (see wq_key_slots.h). */
 #include <linux/atomic.h>
+#include <linux/hashtable.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
-#include <linux/string.h>
 #include "wq_key_slots.h"
 
-/* Concurrent key operations in flight, not tasks: small is enough. */
-#define WQ_KEY_SLOTS	128
+#define WQ_KEY_FRAME_BITS	6
 
-static struct wq_key_slot wq_key_slots[WQ_KEY_SLOTS];
-static atomic_t wq_key_slots_used = ATOMIC_INIT(0);
-static DEFINE_RAW_SPINLOCK(wq_key_slots_lock);
+/* Frames by task; irq-safe, as kprobe handlers may run with irqs off. */
+static DEFINE_HASHTABLE(wq_key_frames, WQ_KEY_FRAME_BITS);
+static DEFINE_RAW_SPINLOCK(wq_key_frames_lock);
+/* Frames pushed and not popped: lets lookups skip the lock when 0. */
+static atomic_t wq_key_frames_used = ATOMIC_INIT(0);
+/*
+ * Resets so far, under the lock: a frame pushed before the last reset is
+ * no longer on any list, and its instance may be gone with the probe.
+ */
+static unsigned long wq_key_frames_gen;
+/*
+ * Frames are linked only while open: from after the hooks are armed to
+ * before they are disarmed.  Closing unlinks them all at once, before any
+ * instance they live in can be freed, and whatever the kprobes core does
+ * with handlers still running while a probe goes, nothing is linked again
+ * or found until the next arming is complete.
+ */
+static bool wq_key_frames_open;
 
-int wq_key_slot_claim(enum wq_key_op op)
-{
-	unsigned long flags;
-	int i;
-
-	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
-	for (i = 0; i < WQ_KEY_SLOTS; i++) {
-		if (!wq_key_slots[i].task) {
-			wq_key_slots[i] = (struct wq_key_slot){
-				.task = current, .op = op,
-			};
-			atomic_inc(&wq_key_slots_used);
-			break;
-		}
-	}
-	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
-	return i < WQ_KEY_SLOTS ? i : -1;
-}
-
-struct wq_key_slot *wq_key_slot(int idx)
-{
-	return idx >= 0 ? &wq_key_slots[idx] : NULL;
-}
-
-void wq_key_slot_release(int idx)
+void wq_key_frame_push(struct wq_key_frame *f, enum wq_key_op op)
 {
 	unsigned long flags;
 
-	if (idx < 0)
+	f->op = op;
+	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
+	if (!wq_key_frames_open) {
+		raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
 		return;
-	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
-	wq_key_slots[idx].task = NULL;
-	atomic_dec(&wq_key_slots_used);
-	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	}
+	f->task = current;
+	f->gen = wq_key_frames_gen;
+	/* At the head: the innermost of a task's frames is found first. */
+	hash_add(wq_key_frames, &f->node, (unsigned long)current);
+	atomic_inc(&wq_key_frames_used);
+	raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
 }
 
-struct wq_key_slot *wq_key_slot_current(enum wq_key_op op)
+void wq_key_frame_pop(struct wq_key_frame *f)
 {
-	struct wq_key_slot *found = NULL;
 	unsigned long flags;
-	int i;
 
-	if (!atomic_read(&wq_key_slots_used))
+	if (!f->task)
+		return;
+	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
+	if (f->gen == wq_key_frames_gen) {
+		hash_del(&f->node);
+		atomic_dec(&wq_key_frames_used);
+	}
+	raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
+	f->task = NULL;
+}
+
+struct wq_key_frame *wq_key_frame_current(enum wq_key_op op)
+{
+	struct wq_key_frame *f, *found = NULL;
+	unsigned long flags;
+
+	if (!atomic_read(&wq_key_frames_used))
 		return NULL;
-	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
-	for (i = 0; i < WQ_KEY_SLOTS; i++) {
-		if (wq_key_slots[i].task == current &&
-		    wq_key_slots[i].op == op) {
-			found = &wq_key_slots[i];
+	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
+	if (!wq_key_frames_open) {
+		raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
+		return NULL;
+	}
+	hash_for_each_possible(wq_key_frames, f, node,
+			       (unsigned long)current) {
+		if (f->task == current && f->op == op) {
+			found = f;
 			break;
 		}
 	}
-	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
 	return found;
 }
 
-void wq_key_slots_reset(void)
+void wq_key_frames_set_open(bool open)
 {
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&wq_key_slots_lock, flags);
-	memset(wq_key_slots, 0, sizeof(wq_key_slots));
-	atomic_set(&wq_key_slots_used, 0);
-	raw_spin_unlock_irqrestore(&wq_key_slots_lock, flags);
+	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
+	hash_init(wq_key_frames);
+	wq_key_frames_gen++;
+	atomic_set(&wq_key_frames_used, 0);
+	wq_key_frames_open = open;
+	raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
 }

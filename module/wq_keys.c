@@ -5,19 +5,25 @@
  *
  * Watches are kept per key serial (struct key has no watchers field on
  * kernels without CONFIG_KEY_NOTIFICATIONS), in a hash table that posters
- * search under RCU.  The probes are registered only while at least one key
- * watch exists.
+ * search under RCU.  The probes are registered while a key watch exists
+ * and key_hooks_linger_ms after the last one went: registering and
+ * unregistering them patches kernel text and interrupts every CPU, which
+ * a user opening, watching and closing in a loop must not be able to make
+ * the module do at will.  So the hooks are armed at most once per linger
+ * period.
  *
  * Several events can only be told apart or put in upstream's order by
  * knowing what the task is in the middle of: "add_key found an existing key
  * to update", "key_move is unlinking from this keyring", "this keyctl_chown
- * is about this key".  An outer probe claims a per-task slot, inner probes
- * fill it in or act on it, the outer return releases it (wq_key_slots.c).
+ * is about this key".  An outer probe pushes a per-task frame, inner probes
+ * fill it in or act on it, the outer return pops it (wq_key_slots.c).
  */
 #include <linux/key.h>
 #include <linux/kprobes.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include "compat/wq_compat_keys.h"
 #include "wq_key_hooks.h"
 #include "wq_keys.h"
@@ -28,6 +34,20 @@
 static struct wq_objtab wq_key_tab;
 /* Serialises watch and unwatch against arming and disarming the hooks. */
 static DEFINE_MUTEX(wq_keys_mutex);
+
+static unsigned int wq_keys_linger_ms = 5000;
+module_param_named(key_hooks_linger_ms, wq_keys_linger_ms, uint, 0644);
+MODULE_PARM_DESC(key_hooks_linger_ms,
+		 "Milliseconds the key hooks stay armed after the last key watch");
+
+static void wq_keys_linger_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(wq_keys_linger, wq_keys_linger_work);
+
+/* Calls the hooks missed, not yet reported to the queues */
+static atomic_long_t wq_keys_lost_pending = ATOMIC_LONG_INIT(0);
+
+static void wq_keys_loss_work(struct work_struct *work);
+static DECLARE_WORK(wq_keys_loss, wq_keys_loss_work);
 
 void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux)
 {
@@ -72,11 +92,42 @@ void wq_key_destroyed(key_serial_t serial)
 	wq_objtab_destroy(&wq_key_tab, serial);
 }
 
-/* The last watch is gone (the emptied objects too): disarm the hooks. */
+/*
+ * A missed call may have been about any watched key, and the hook cannot
+ * tell which: every queue watching a key counts @count records lost.  From
+ * a work item, so that a flood of misses costs one walk of the watches
+ * rather than one each, in a probe handler; the loss record thus comes
+ * shortly after the miss.  Any context.
+ */
+void wq_keys_lost(unsigned long count)
+{
+	atomic_long_add(count, &wq_keys_lost_pending);
+	schedule_work(&wq_keys_loss);
+}
+
+static void wq_keys_loss_work(struct work_struct *work)
+{
+	unsigned long count = atomic_long_xchg(&wq_keys_lost_pending, 0);
+
+	if (count)
+		wq_objtab_lose(&wq_key_tab, count);
+}
+
+/* The last watch is gone (the emptied objects too): disarm after a while. */
 static void wq_keys_idle(struct wq_objtab *tab)
 {
 	if (!wq_objtab_watched(tab))
+		mod_delayed_work(wq_workqueue, &wq_keys_linger,
+				 msecs_to_jiffies(READ_ONCE(wq_keys_linger_ms)));
+}
+
+/* Under the mutex, so no watch is added while the hooks go. */
+static void wq_keys_linger_work(struct work_struct *work)
+{
+	mutex_lock(&wq_keys_mutex);
+	if (!wq_objtab_watched(&wq_key_tab))
 		wq_key_hooks_disarm();
+	mutex_unlock(&wq_keys_mutex);
 }
 
 long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg)
@@ -132,4 +183,10 @@ void wq_keys_exit(void)
 {
 	/* No queue is open (they pin the module), so no key watch remains. */
 	wq_objtab_exit(&wq_key_tab);
+	cancel_delayed_work_sync(&wq_keys_linger);
+	mutex_lock(&wq_keys_mutex);
+	wq_key_hooks_disarm();
+	mutex_unlock(&wq_keys_mutex);
+	/* No hook runs any more to queue it again. */
+	cancel_work_sync(&wq_keys_loss);
 }

@@ -2,6 +2,7 @@
 /* The watched objects of one source (see wq_objtab.h). */
 #include <linux/bug.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include "wq_objtab.h"
 
@@ -177,6 +178,22 @@ int wq_objtab_remove_watch(struct wq_objtab *tab, u64 key, u64 id,
 		ret = wq_remove_watch(&obj->wlist, q, id);
 	rcu_read_unlock();
 	return ret;
+}
+
+/* A bucket at a time, rescheduling between: tables may be large. */
+void wq_objtab_lose(struct wq_objtab *tab, u64 lost)
+{
+	u64 stamp = wq_loss_stamp();
+	struct wq_obj *obj;
+	unsigned int bkt;
+
+	for (bkt = 0; bkt < HASH_SIZE(tab->table); bkt++) {
+		rcu_read_lock();
+		hlist_for_each_entry_rcu(obj, &tab->table[bkt], node)
+			wq_post_loss(&obj->wlist, lost, stamp);
+		rcu_read_unlock();
+		cond_resched();
+	}
 }
 
 void wq_objtab_destroy(struct wq_objtab *tab, u64 key)

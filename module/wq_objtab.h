@@ -92,6 +92,11 @@ int wq_objtab_remove_watch(struct wq_objtab *tab, u64 key, u64 id,
 			   struct wq_queue *q);
 /* The thing behind @key is being destroyed; any context. */
 void wq_objtab_destroy(struct wq_objtab *tab, u64 key);
+/*
+ * The source missed @lost records and cannot tell about which object: every
+ * queue watching any object counts them lost, once.  Process context.
+ */
+void wq_objtab_lose(struct wq_objtab *tab, u64 lost);
 /* Have the idle work run (a source's other watch list went idle too). */
 void wq_objtab_kick_idle(struct wq_objtab *tab);
 

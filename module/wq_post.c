@@ -4,6 +4,7 @@
  * never sleeps or allocates: one irq-safe spinlock per queue, a memcpy of
  * the record, and a wake-up deferred to irq_work only when someone waits.
  */
+#include <linux/atomic.h>
 #include <linux/export.h>
 #include <linux/irq_work.h>
 #include <linux/rcupdate.h>
@@ -178,3 +179,38 @@ void wq_post(struct wq_watch_list *wlist, struct wq_notification *n, u64 id)
 	wq_post_allowed(wlist, n, id, NULL, NULL);
 }
 EXPORT_SYMBOL_GPL(wq_post);
+
+static atomic64_t wq_loss_stamps = ATOMIC64_INIT(0);
+
+u64 wq_loss_stamp(void)
+{
+	return atomic64_inc_return(&wq_loss_stamps);
+}
+
+/* Count @lost records lost on @q, once per @stamp, and say so if it fits. */
+static void wq_queue_lose(struct wq_queue *q, u64 lost, u64 stamp)
+{
+	unsigned long flags;
+	bool ok = false;
+
+	raw_spin_lock_irqsave(&q->lock, flags);
+	if (!q->dead && q->ring && q->loss_stamp != stamp) {
+		q->loss_stamp = stamp;
+		q->pending_loss += lost;
+		WRITE_ONCE(q->ring->prod->lost, q->ring->prod->lost + lost);
+		ok = wq_queue_post_locked(q, NULL);
+	}
+	raw_spin_unlock_irqrestore(&q->lock, flags);
+	if (ok)
+		wq_queue_kick(q);
+}
+
+void wq_post_loss(struct wq_watch_list *wlist, u64 lost, u64 stamp)
+{
+	struct wq_watch *w;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(w, &wlist->watchers, list_node)
+		wq_queue_lose(w->queue, lost, stamp);
+	rcu_read_unlock();
+}

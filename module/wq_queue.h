@@ -40,6 +40,7 @@ struct wq_queue {
 	u32			rec_count;
 	struct wq_ring		*ring;		/* set once, under lock */
 	struct wq_filter __rcu	*filter;	/* replaced under lock */
+	u64			loss_stamp;	/* wq_post_loss(): the last counted */
 
 	/*
 	 * read() consumers, one at a time.  Held across the copy to user

@@ -114,6 +114,7 @@ TEST_CASE("GET_INFO reports WQ_FEATURE_KEYS", "[keys]") {
 
 TEST_CASE("the key hooks are all present and armed only while a key watch exists", "[keys]") {
     const Session s;
+    const LingerGuard linger;
     // Queues of earlier test cases may still be disarming (a work item).
     HookState st = wait_hooks(false);
     INFO("key_hooks: " << st.line);
@@ -160,6 +161,7 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
 // watch limit, which root is exempt from) must not leave them armed.
 TEST_CASE("a key watch refused past the watch limit leaves the hooks disarmed", "[keys]") {
     const Session s;
+    const LingerGuard linger;
     const Serial k = new_user_key(unique("limit"), "x", s.id);
     REQUIRE_FALSE(wait_hooks(false).armed);
     const ParamGuard limit("max_user_watches");
@@ -750,6 +752,8 @@ TEST_CASE("a key watched by several queues: each gets the record once, with its 
 // about the watched objects, and the kernel log stays clean.
 TEST_CASE("key operations racing with watches that come and go", "[keys]") {
     const Session s;
+    // Short, so that the hooks really come and go during the churn.
+    const LingerGuard linger(5);
     const Serial ring = new_keyring(unique("churn-ring"), s.id);
     const Serial k = new_user_key(unique("churn"), "x", ring);
     std::atomic<bool> stop{false};
@@ -964,5 +968,287 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
         CHECK(events(qs) == Events{key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k))});
         Queue qk = key_queue();
         CHECK(try_watch(qk, k, 2) == ENOKEY);
+    }
+}
+
+// ---- loss is never silent; the hooks linger ---------------------------------------
+
+namespace {
+
+// Records lost, from the loss records among @evs.
+std::uint64_t lost_in(const Events& evs) {
+    std::uint64_t lost = 0;
+    for (const Event& e : evs) {
+        if (e.type == WQ_TYPE_META && e.subtype == WQ_META_LOSS) {
+            lost += e.object; // the loss record's count
+        }
+    }
+    return lost;
+}
+
+// @n threads blocked inside add_key(2), in __key_create_or_update(), a
+// hooked function, for as long as the request_key(2) helper sleeps: each
+// updates the key "wqkeys:block..." under construction in @dest, and the
+// kernel makes it wait for the construction to end.  Any user can do this
+// to a key of their own.
+class BlockedAddKeys {
+public:
+    BlockedAddKeys(Serial dest, Queue& dest_watch, int n, int helper_seconds) {
+        const std::string desc = unique("block");
+        requester_ = spawn(failures_, [=, this] {
+            requested_ = request_key(
+                "user", desc, "instantiate " + std::to_string(helper_seconds) + " done", dest);
+        });
+        // The key is linked into @dest when its construction starts.
+        const Events linked = wait_events(dest_watch, 1);
+        if (linked.size() != 1 || linked[0].subtype != WQ_KEY_LINKED) {
+            throw std::runtime_error("request_key did not start constructing a key");
+        }
+        key_ = static_cast<Serial>(linked[0].aux);
+        for (int i = 0; i < n; ++i) {
+            blocked_.push_back(spawn(failures_, [=, this] {
+                started_.fetch_add(1);
+                const long rc = ::syscall(SYS_add_key, "user", desc.c_str(), "x", 1, dest);
+                if (rc == key_) {
+                    updated_.fetch_add(1);
+                }
+            }));
+        }
+        while (started_.load() < n) {
+            std::this_thread::sleep_for(10ms);
+        }
+        // Let the last ones reach the wait.
+        std::this_thread::sleep_for(1s);
+    }
+    // Waits for the helper and every blocked call; returns how many calls
+    // updated the key, which proves they waited for its construction.
+    int finish() {
+        requester_.join();
+        blocked_.clear();
+        if (!failures_.empty()) {
+            throw std::runtime_error(failures_.str());
+        }
+        if (requested_ != key_) {
+            throw std::runtime_error("request_key gave " + std::to_string(requested_));
+        }
+        return updated_.load();
+    }
+    [[nodiscard]] Serial key() const { return key_; }
+
+private:
+    Failures failures_;
+    std::jthread requester_;
+    std::vector<std::jthread> blocked_;
+    std::atomic<int> started_{0};
+    std::atomic<int> updated_{0};
+    std::atomic<Serial> requested_{0};
+    Serial key_ = 0;
+};
+
+// Operations on a watched key @k and keyring @ring while other calls are
+// blocked; returns the number of records they must produce.
+std::size_t watched_operations(Serial session, Serial k, const std::string& k_desc, Serial ring,
+                               Serial child, int rounds) {
+    std::size_t records = 0;
+    for (int i = 0; i < rounds; ++i) {
+        // add_key of an existing key: UPDATED, through __key_create_or_update.
+        if (add_key("user", k_desc, "v" + std::to_string(i), session) != k) {
+            throw std::runtime_error("add_key did not update the watched key");
+        }
+        update(k, "u");                                     // UPDATED
+        setperm(k, possessor(perm_all) | owner(perm_view)); // SETATTR
+        link(child, ring);                                  // LINKED
+        unlink(child, ring);                                // UNLINKED
+        records += 5;
+    }
+    return records;
+}
+
+} // namespace
+
+// More blocked key operations than the 128 slots and return instances each
+// hook used to have: the watched key's own operations still get records.
+TEST_CASE("key operations of others blocked in hooked calls do not cost records",
+          "[keys][loss][request-key]") {
+    const Session s;
+    const RequestKeyHelper helper;
+    const Serial dest = new_keyring(unique("block-dest"), s.id);
+    const std::string k_desc = unique("victim");
+    const Serial k = new_user_key(k_desc, "x", s.id);
+    const Serial ring = new_keyring(unique("victim-ring"), s.id);
+    const Serial child = new_user_key(unique("victim-child"), "c", s.id);
+    Queue qd = key_queue();
+    watch(qd, dest, 1);
+    Queue q = sized_queue(1 << 20);
+    watch(q, k, 2);
+    watch(q, ring, 3);
+
+    constexpr int blocked = 200;
+    BlockedAddKeys blockers(dest, qd, blocked, 6);
+    const std::size_t expected = watched_operations(s.id, k, k_desc, ring, child, 4);
+    const int updated = blockers.finish();
+    CHECK(updated == blocked);
+
+    const Events got = wait_events(q, expected, 3000ms);
+    const auto delivered = static_cast<std::size_t>(
+        std::ranges::count_if(got, [](const Event& e) { return e.type == WQ_TYPE_KEY; }));
+    const std::uint64_t lost = lost_in(got);
+    INFO("key_hooks: " << key_hooks().line);
+    INFO("delivered " << delivered << ", reported lost " << lost << ", operations " << expected);
+    CHECK(delivered + lost >= expected);
+    // Return instances are plenty for 200: nothing is lost at all.
+    CHECK(delivered == expected);
+    CHECK(lost == 0);
+}
+
+// A hook out of return instances misses calls: whatever they were about,
+// every queue watching keys gets a loss record.  key_hooks_maxactive is
+// lowered so that a few blocked calls exhaust __key_create_or_update's.
+TEST_CASE("calls a hook misses are reported as loss to every key watcher",
+          "[keys][loss][request-key]") {
+    const Session s;
+    const LingerGuard linger;
+    const ParamGuard maxactive("key_hooks_maxactive");
+    maxactive.set(8);
+    const RequestKeyHelper helper;
+    const Serial dest = new_keyring(unique("miss-dest"), s.id);
+    const std::string k_desc = unique("miss-victim");
+    const Serial k = new_user_key(k_desc, "x", s.id);
+    const Serial ring = new_keyring(unique("miss-ring"), s.id);
+    const Serial child = new_user_key(unique("miss-child"), "c", s.id);
+    // Armed again from scratch, with the new number of instances.
+    REQUIRE_FALSE(wait_hooks(false).armed);
+    {
+        Queue qd = key_queue();
+        watch(qd, dest, 1);
+        Queue q = sized_queue(1 << 20);
+        watch(q, k, 2);
+        watch(q, ring, 3);
+        // A queue watching only an unrelated key: it might have missed a
+        // record too, so it is told.
+        const Serial other = new_user_key(unique("miss-other"), "o", s.id);
+        Queue q_other = key_queue();
+        watch(q_other, other, 4);
+
+        BlockedAddKeys blockers(dest, qd, 24, 4);
+        const std::size_t expected = watched_operations(s.id, k, k_desc, ring, child, 3);
+        const int updated = blockers.finish();
+        INFO("blocked calls that updated the key: " << updated);
+
+        // The loss is seen when the calls holding the instances return.
+        const Events got = wait_events(q, expected, 3000ms);
+        const auto delivered = static_cast<std::size_t>(
+            std::ranges::count_if(got, [](const Event& e) { return e.type == WQ_TYPE_KEY; }));
+        const std::uint64_t lost = lost_in(got);
+        const HookState st = key_hooks();
+        INFO("key_hooks: " << st.line);
+        INFO("delivered " << delivered << ", reported lost " << lost << ", operations "
+                          << expected);
+        CHECK(hooks_missed(st) > 0);
+        CHECK(lost > 0);
+        CHECK(delivered + lost >= expected);
+        // The records that were not missed arrive whole and in order.
+        const Events other_got = wait_events(q_other, 1, 3000ms);
+        CHECK(lost_in(other_got) > 0);
+        // Loss is counted in the ring's producer page too.
+        CHECK(q.info().lost >= lost);
+    }
+    // Disarmed before the instance count goes back, for later tests.
+    CHECK_FALSE(wait_hooks(false).armed);
+}
+
+// Opening a queue, watching a key and closing it, in a loop, must not make
+// the module register and unregister its kprobes each time (every cycle
+// patches kernel text and interrupts every CPU): after the last watch the
+// hooks stay armed for key_hooks_linger_ms, then go.
+TEST_CASE("the key hooks linger after the last watch and are armed once for many watches",
+          "[keys]") {
+    const Session s;
+    const Serial k = new_user_key(unique("linger"), "x", s.id);
+    {
+        const LingerGuard fast;
+        REQUIRE_FALSE(wait_hooks(false).armed);
+    }
+    const LingerGuard linger(3000);
+    const std::uint64_t arms_before = read_param("key_hooks_arms");
+    const auto start = std::chrono::steady_clock::now();
+    constexpr int cycles = 100;
+    for (int i = 0; i < cycles; ++i) {
+        Queue q = key_queue();
+        watch(q, k, 1);
+    }
+    const auto loop_time = std::chrono::steady_clock::now() - start;
+    const std::uint64_t arms = read_param("key_hooks_arms") - arms_before;
+    INFO("armed " << arms << " times in " << cycles << " cycles of "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(loop_time).count()
+                  << " ms");
+    // Once, or once more per linger period the loop took.
+    CHECK(arms >= 1);
+    CHECK(arms <= 1 + static_cast<std::uint64_t>(loop_time / 3000ms));
+    // Still armed right after the last close; disarmed after the period.
+    const auto closed = std::chrono::steady_clock::now();
+    CHECK(key_hooks().armed);
+    const HookState st = wait_hooks(false, 15000ms);
+    const auto armed_for = std::chrono::steady_clock::now() - closed;
+    INFO("disarmed after "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(armed_for).count() << " ms");
+    CHECK_FALSE(st.armed);
+    CHECK(armed_for >= 2500ms);
+    CHECK(read_param("key_hooks_arms") - arms_before == arms);
+}
+
+// Every field of every key record type holds its defined value: the
+// header's type info bits are 0, aux is 0 or the other key's serial, and
+// the record is exactly 16 bytes; removal records carry the serial.
+// Records are read raw, so stray bytes in any field show.
+TEST_CASE("key records carry no stray bytes in aux or elsewhere", "[keys]") {
+    const Session s;
+    const SysctlGuard gc_delay("/proc/sys/kernel/keys/gc_delay");
+    gc_delay.set("1");
+    const Serial ring = new_keyring(unique("raw-ring"), s.id);
+    const Serial k = new_user_key(unique("raw-k"), "x", s.id);
+    const Serial k2 = new_user_key(unique("raw-k2"), "x", s.id);
+    const Serial k3 = new_user_key(unique("raw-k3"), "x", s.id);
+    Queue q = key_queue();
+    watch(q, ring, 1);
+    watch(q, k, 2);
+    watch(q, k3, 3);
+    // Several rounds, so that reused return instances are covered too.
+    for (int round = 0; round < 3; ++round) {
+        update(k, "y");
+        setperm(k, possessor(perm_all) | owner(perm_view));
+        set_timeout(k, 3600);
+        link(k2, ring);
+        unlink(k2, ring);
+        link(k2, ring);
+        clear(ring);
+    }
+    REQUIRE(try_revoke(k) == 0);
+    invalidate(k3);
+    std::vector<Bytes> raw;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (raw.size() < 3 * 7 + 3 && std::chrono::steady_clock::now() < deadline) {
+        for (Bytes& r : collect_read(q)) {
+            raw.push_back(std::move(r));
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    // 7 per round, REVOKED, INVALIDATED and k3's removal record.
+    REQUIRE(raw.size() == 3 * 7 + 3);
+    for (const Bytes& r : raw) {
+        const Event e = decode_event(r);
+        INFO(e);
+        CHECK(r.size() == 16);
+        CHECK(e.length == 16);
+        CHECK(e.type_info == 0);
+        if (e.type == WQ_TYPE_KEY) {
+            const bool links = e.subtype == WQ_KEY_LINKED || e.subtype == WQ_KEY_UNLINKED;
+            CHECK(e.aux == (links ? serial_aux(k2) : 0U));
+            CHECK(e.object == static_cast<std::uint32_t>(links || e.subtype == WQ_KEY_CLEARED ? ring
+                                                         : e.subtype == WQ_KEY_INVALIDATED    ? k3
+                                                                                              : k));
+        } else {
+            CHECK(e == removal_event(3, k3));
+        }
     }
 }

@@ -365,8 +365,9 @@ inline HookState key_hooks() {
 
 // Polls key_hooks until it says @armed or @limit has passed; returns the
 // last state.  Disarming is a work item that unregisters every probe, each
-// after an RCU grace period: about a second under emulation on a busy host.
-inline HookState wait_hooks(bool armed, std::chrono::milliseconds limit = 5000ms) {
+// after an RCU grace period: about a second under emulation on a busy host,
+// after key_hooks_linger_ms (5 s by default; see LingerGuard).
+inline HookState wait_hooks(bool armed, std::chrono::milliseconds limit = 12000ms) {
     const auto start = std::chrono::steady_clock::now();
     HookState s = key_hooks();
     while (s.armed != armed && std::chrono::steady_clock::now() < start + limit) {
@@ -377,6 +378,16 @@ inline HookState wait_hooks(bool armed, std::chrono::milliseconds limit = 5000ms
         std::chrono::steady_clock::now() - start);
     return s;
 }
+
+// key_hooks_linger_ms set to @ms for a test, restored afterwards: tests that
+// check disarming do not wait out the default grace period each time.
+class LingerGuard {
+public:
+    explicit LingerGuard(std::uint64_t ms = 100) { guard_.set(ms); }
+
+private:
+    ParamGuard guard_{"key_hooks_linger_ms"};
+};
 
 // A sysctl under /proc/sys, restored to its value at construction.
 class SysctlGuard {
