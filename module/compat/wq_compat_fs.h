@@ -9,6 +9,17 @@
 /* 7.0: the generic filesystem error layer */
 #ifdef HAVE_FSERROR
 #include <linux/fserror.h>
+
+/*
+ * The fserror_report() kprobe reads its arguments by position (sb, inode,
+ * type, pos, len, error, gfp: wq_sb_hooks.c): refuse to build against a
+ * kernel whose prototype moved them, rather than read the wrong register.
+ */
+static_assert(__same_type(&fserror_report,
+			  void (*)(struct super_block *, struct inode *,
+				   enum fserror_type, loff_t, u64, int,
+				   gfp_t)),
+	      "fserror_report()'s arguments moved: update fserror_pre()");
 #endif
 
 /* A filesystem of ext4's driver (which also serves ext2 and ext3). */
