@@ -19,9 +19,8 @@
 
 #include <linux/keyctl.h>
 
-#include "wq_catch.hpp"
-
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it;
 

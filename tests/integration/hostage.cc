@@ -42,12 +42,11 @@
 
 #include <linux/keyctl.h>
 
-#include "wq_catch.hpp"
-
 #include "device_helpers.h"
 #include "fd.h"
 #include "fs_helpers.h"
 #include "it_common.h"
+#include "wq_catch.hpp"
 
 using namespace it; // NOLINT(google-build-using-namespace): test code
 namespace fs = std::filesystem;

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "wq_catch.hpp"
-
 #include <fmt/format.h>
 #include <watchqueue/watchqueue.hpp> // the umbrella header brings version.hpp
 

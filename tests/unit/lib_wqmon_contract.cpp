@@ -15,11 +15,10 @@
 
 #include <sys/sysmacros.h>
 
-#include "wq_catch.hpp"
-
 #include "lib_fake.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "wq_catch.hpp"
 #include "wqmon_helpers.hpp"
 #include <nlohmann/json.hpp>
 
