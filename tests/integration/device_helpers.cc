@@ -2,10 +2,12 @@
 #include "device_helpers.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 #include <sys/ioctl.h>
 
@@ -67,6 +69,73 @@ int watch_devices(int qfd, int watch_id, int blk_fd, std::uint32_t flags, std::u
     req.blk_fd = blk_fd;
     req.__reserved = reserved;
     return wqt::errno_of(::ioctl(qfd, WQ_IOC_WATCH_DEVICES, &req));
+}
+
+NullBlk::NullBlk(const std::string& name, const std::map<std::string, std::string>& attrs)
+    : name_(name), dir_("/sys/kernel/config/nullb/" + name) {
+    run("modprobe null_blk nr_devices=0");
+    std::filesystem::create_directory(dir_);
+    try {
+        setup(attrs);
+    } catch (...) {
+        remove(); // a half-made disk would keep null_blk loaded
+        throw;
+    }
+}
+
+NullBlk::~NullBlk() {
+    remove();
+}
+
+void NullBlk::power_off() {
+    write_text(dir_ + "/power", "0");
+    if (!wait_for([&] { return !std::filesystem::exists(node_); })) {
+        throw std::runtime_error(node_ + " did not go away");
+    }
+}
+
+void NullBlk::power_on() {
+    write_text(dir_ + "/power", "1");
+    find_node();
+}
+
+void NullBlk::bad(std::uint64_t first, std::uint64_t last) const {
+    write_text(dir_ + "/badblocks", "+" + std::to_string(first) + "-" + std::to_string(last));
+}
+
+void NullBlk::setup(const std::map<std::string, std::string>& attrs) {
+    write_text(dir_ + "/size", "16"); // MiB
+    write_text(dir_ + "/blocksize", "512");
+    for (const auto& [attr, value] : attrs) {
+        write_text(dir_ + "/" + attr, value);
+    }
+    write_text(dir_ + "/power", "1");
+    find_node();
+}
+
+void NullBlk::find_node() {
+    // Newer kernels (6.1) name the disk after the configfs item; 5.10
+    // names it nullb<index>.
+    const std::string indexed = "/dev/nullb" + read_line(dir_ + "/index");
+    if (!wait_for([&] {
+            for (const std::string& n : {"/dev/" + name_, indexed}) {
+                if (std::filesystem::exists(n)) {
+                    node_ = n;
+                    return true;
+                }
+            }
+            return false;
+        })) {
+        throw std::runtime_error("/dev/" + name_ + " (or " + indexed + ") did not appear");
+    }
+}
+
+void NullBlk::remove() const noexcept {
+    try {
+        write_text(dir_ + "/power", "0");
+    } catch (...) { // NOLINT(bugprone-empty-catch): best effort
+    }
+    ::rmdir(dir_.c_str());
 }
 
 } // namespace it

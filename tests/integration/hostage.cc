@@ -444,51 +444,6 @@ struct Targets {
     ::_exit(0);
 }
 
-// A null_blk disk made through configfs, as block.cc does.
-class NullBlk {
-public:
-    NullBlk() {
-        run("modprobe null_blk nr_devices=0");
-        fs::create_directory(dir_);
-        try {
-            write_text(dir_ + "/size", "16");
-            write_text(dir_ + "/power", "1");
-            const std::string indexed = "/dev/nullb" + read_line(dir_ + "/index");
-            if (!wait_for([&] {
-                    for (const std::string& n : {std::string("/dev/wqnb_hostage"), indexed}) {
-                        if (fs::exists(n)) {
-                            node_ = n;
-                            return true;
-                        }
-                    }
-                    return false;
-                })) {
-                throw std::runtime_error("the null_blk disk did not appear");
-            }
-        } catch (...) {
-            remove();
-            throw;
-        }
-    }
-    NullBlk(const NullBlk&) = delete;
-    NullBlk& operator=(const NullBlk&) = delete;
-    NullBlk(NullBlk&&) = delete;
-    NullBlk& operator=(NullBlk&&) = delete;
-    ~NullBlk() { remove(); }
-    [[nodiscard]] const std::string& node() const { return node_; }
-
-private:
-    void remove() const noexcept {
-        try {
-            write_text(dir_ + "/power", "0");
-        } catch (...) { // NOLINT(bugprone-empty-catch): best effort
-        }
-        ::rmdir(dir_.c_str());
-    }
-    std::string dir_ = "/sys/kernel/config/nullb/wqnb_hostage";
-    std::string node_;
-};
-
 // The FUSE mount point, detached (with whatever is mounted) when destroyed.
 class FuseDir {
 public:
@@ -586,7 +541,7 @@ TEST_CASE("a reader stuck in its copy to user space holds no lock that others ne
         run("mknod -m 0666 /dev/fuse c 10 229");
     }
     REQUIRE(all_disarmed()); // nothing watched yet: the end state is ours
-    NullBlk nb;
+    NullBlk nb("wqnb_hostage");
     const ScratchMount scratch(scratch_dir);
     const FuseDir fuse_mount_point;
     const Targets targets{nb.node()};
