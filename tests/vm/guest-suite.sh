@@ -148,6 +148,11 @@ if [ "$mod_failed" -eq 0 ]; then
     # wqmon, the CLI monitor, end to end on real events.
     run_check_suite wqmon \
         env WQMON="$WQ_BIN/tools/wqmon/wqmon" "$WQ_SRC/tests/integration/wqmon.sh"
+    # wqmon --journal against the real systemd-journald: a medium error, a
+    # write-back error, and the module reloaded under the running wqmon.
+    run_check_suite fleet-journal \
+        env WQMON="$WQ_BIN/tools/wqmon/wqmon" WQ_MODDIR="$WQ_MODDIR" \
+        WQ_TESTMODDIR="$WQ_TESTMODDIR" "$WQ_SRC/tests/integration/fleet-journal.sh"
     # The library's example programs (userlib/examples).
     run_check_suite examples \
         env WQ_EXAMPLES="$WQ_BIN/userlib/examples" "$WQ_SRC/tests/integration/examples.sh"

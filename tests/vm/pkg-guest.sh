@@ -88,6 +88,124 @@ check_wqmon_keys() {
 	fi
 }
 
+# wqmon.service: enabled by the package and started at boot with the
+# packaged /etc/default/wqmon (devices and the root filesystem, to the
+# journal); sandboxed with only CAP_SYS_ADMIN; survives a module reload
+# (systemctl reload) and a crash; keeps metrics when configured; drops every
+# capability for keys only; wqmon-keys@USER logs a user's key changes.
+readonly ID_START=973d29809ea748d3b603891ada58a0ac
+readonly ID_MEDIUM=82fc170d870743f48e4956f8b3880733
+readonly ID_GAP=496c7befa78c49948f40f0fe3225149c
+readonly ID_KEY=f92dc8762bbb405a9feb148aeea7070f
+readonly MEDIUM_SECTOR=4660
+
+until_true() { # seconds command...
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+# entries_of PID ID [N]: the journal has N (1) entries with MESSAGE_ID=ID from PID
+entries_of() {
+	(($(journalctl -q -o cat "MESSAGE_ID=$2" "_PID=$1" | grep -c .) >= ${3:-1}))
+}
+
+main_pid() { systemctl show -P MainPID wqmon; }
+cap_eff() { awk '/^CapEff:/ { print $2 }' "/proc/$1/status"; }
+
+service_restarted() { # old pid: active again under another pid
+	systemctl is-active -q wqmon && [[ $(main_pid) != "$1" && $(main_pid) != 0 ]]
+}
+
+scsi_disk=''
+find_scsi_disk() {
+	local d
+	for d in /sys/block/sd*; do
+		[[ -e $d/device/model && $(<"$d/device/model") == *scsi_debug* && -b /dev/${d##*/} ]] ||
+			continue
+		scsi_disk=/dev/${d##*/}
+		return 0
+	done
+	return 1
+}
+
+medium_error() {
+	! dd if="$scsi_disk" of=/dev/null bs=512 skip=$MEDIUM_SECTOR count=1 iflag=direct 2>/dev/null
+}
+
+set_default() { # NAME value: a line of /etc/default/wqmon
+	sed -i "s|^$1=.*|$1=\"$2\"|" /etc/default/wqmon
+}
+
+check_service() {
+	local pid prom=/var/lib/prometheus/node-exporter/watch_queue.prom
+	until_true 30 systemctl is-active wqmon
+	check "wqmon.service active after boot" systemctl is-active wqmon
+	pid=$(main_pid)
+	systemctl status --no-pager wqmon >>"$LOG" 2>&1
+	check "wqmon.service keeps CAP_SYS_ADMIN only (devices watched)" \
+		test "$(cap_eff "$pid")" = 0000000000200000
+	check "journal: the service's start entry" until_true 20 entries_of "$pid" "$ID_START"
+	check "journal catalog installed" sh -c "journalctl --list-catalog | grep -q '^$ID_MEDIUM wqmon:'"
+
+	modprobe sd_mod 2>/dev/null
+	check "modprobe scsi_debug with a medium error" modprobe scsi_debug dev_size_mb=16 opts=2 \
+		medium_error_start=$MEDIUM_SECTOR medium_error_count=8
+	check "scsi_debug disk appeared" until_true 20 find_scsi_disk
+	check "medium error read fails" medium_error
+	check "journal: the service logged the medium error" until_true 30 entries_of "$pid" "$ID_MEDIUM"
+	journalctl -q -o json "MESSAGE_ID=$ID_MEDIUM" "_PID=$pid" >>"$LOG" 2>&1
+
+	# metrics for node_exporter's textfile collector
+	mkdir -p "$(dirname "$prom")"
+	set_default WQMON_OUTPUT "--journal --metrics-textfile $prom --metrics-interval 1"
+	check "systemctl restart wqmon (metrics configured)" systemctl restart wqmon
+	check "metrics file written" until_true 20 test -s "$prom"
+	medium_error
+	check "metrics count the medium error" \
+		until_true 30 grep -Eq "^watch_queue_block_errors_total\{.*kind=\"medium\".*\} [1-9]" "$prom"
+	cat "$prom" >>"$LOG" 2>&1
+
+	# the module reloaded under the running service
+	pid=$(main_pid)
+	check "systemctl reload wqmon" systemctl reload wqmon
+	check "modprobe -r watch_queue once the service let go" \
+		until_true 30 modprobe -r watch_queue
+	check "modprobe watch_queue" modprobe watch_queue
+	check "journal: the gap logged" until_true 30 entries_of "$pid" "$ID_GAP"
+	check "journal: watching again after the reload" until_true 30 entries_of "$pid" "$ID_START" 2
+	check "same wqmon process after the reload" test "$(main_pid)" = "$pid"
+	medium_error
+	check "journal: events again after the reload" until_true 30 entries_of "$pid" "$ID_MEDIUM"
+
+	# a crash: restarted by systemd
+	kill -KILL "$pid"
+	check "wqmon.service restarted after a crash" until_true 30 service_restarted "$pid"
+
+	# keys only: no capability at all
+	set_default WQMON_WATCH "@u"
+	set_default WQMON_OUTPUT "--journal"
+	check "systemctl restart wqmon (keys only)" systemctl restart wqmon
+	check "wqmon.service active (keys only)" until_true 20 systemctl is-active wqmon
+	check "wqmon.service keeps no capability for keys" test "$(cap_eff "$(main_pid)")" = 0000000000000000
+
+	# a user's keys, as that user
+	useradd -m wqkeys
+	check "systemctl start wqmon-keys@wqkeys" systemctl start wqmon-keys@wqkeys.service
+	check "wqmon-keys@wqkeys active" until_true 20 systemctl is-active wqmon-keys@wqkeys.service
+	local kpid
+	kpid=$(systemctl show -P MainPID wqmon-keys@wqkeys.service)
+	check "wqmon-keys@wqkeys runs as wqkeys" test "$(stat -c %U "/proc/$kpid")" = wqkeys
+	check "journal: wqmon-keys@wqkeys is watching" until_true 20 entries_of "$kpid" "$ID_START"
+	runuser -u wqkeys -- keyctl add user wq-pkg-user data @u >>"$LOG" 2>&1
+	check "journal: the user's key change logged" until_true 30 entries_of "$kpid" "$ID_KEY"
+	systemctl stop wqmon-keys@wqkeys.service wqmon
+	for ((i = 0; i < 50; i++)); do modprobe -r scsi_debug 2>/dev/null && break; sleep 0.2; done
+}
+
 check_program() {
 	check "a program built against pkg-config watchqueue sees a key change" /root/wq-pkg/program
 }
@@ -120,6 +238,7 @@ check_purge() {
 check_boot
 check_wqmon_version
 check_wqmon_keys
+check_service
 check_program
 check_preload
 check_purge

@@ -194,6 +194,20 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code, std::ostream
     app.add_flag("-q,--quiet", o.quiet, "No banner on stderr once the watches are in place");
     app.add_option("--ring-bytes", o.ring_bytes, "Size of the queue's ring in bytes")
         ->type_name("BYTES");
+    app.add_flag("--journal", o.journal,
+                 "Send each record to the systemd journal as one entry with its fields, "
+                 "instead of printing it");
+    app.add_option("--metrics-textfile", o.metrics_textfile,
+                   "Keep counters in Prometheus' text format in PATH, for node_exporter's "
+                   "textfile collector")
+        ->type_name("PATH");
+    app.add_option("--metrics-interval", o.metrics_interval,
+                   "Rewrite the --metrics-textfile every SECS seconds (default 15)")
+        ->type_name("SECS")
+        ->check(CLI::PositiveNumber.description(""));
+    app.add_flag("--wait-device", o.wait_device,
+                 "Wait for /dev/watch_queue when it is missing; on SIGHUP, close it so that the "
+                 "module can be reloaded, then reopen it and add the watches again");
     app.set_version_flag("-V,--version", version_line(), "Print the version and exit");
     app.footer("Exit status: 0 on SIGINT or SIGTERM, after --count records, or when --timeout "
                "expires without --count; 124 when --timeout expires before --count records "
@@ -221,6 +235,10 @@ std::optional<Options> parse(int argc, char** argv, int& exit_code, std::ostream
     if (o.keys.empty() && !o.devices && o.blocks.empty() && o.fs.empty() && o.mounts.empty()) {
         return usage(CLI::ValidationError(
             "nothing to watch", "give keys, --devices, --block DEV, --fs PATH or --mounts DIR"));
+    }
+    if (o.journal && o.json) {
+        return usage(CLI::ValidationError(
+            "--json", "--journal sends records to the journal: there is no output to format"));
     }
     try {
         (void)build_filter(o);

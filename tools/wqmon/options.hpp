@@ -46,6 +46,10 @@ struct Options {
     std::uint64_t count = 0; // 0: unlimited
     double timeout = 0;      // seconds, 0: none
     std::uint64_t ring_bytes = 0;
+    bool journal = false;         // --journal: records to the journal, not stdout
+    std::string metrics_textfile; // --metrics-textfile: "" for none
+    double metrics_interval = 15; // seconds between rewrites of the metrics file
+    bool wait_device = false;     // --wait-device: wait for the module, reopen on SIGHUP
 };
 
 // Parses argv; returns the options, or nullopt with @exit_code set (0 after

@@ -244,20 +244,19 @@ std::string quota_warning_name(std::uint32_t warning) {
     return fmt::format("warning {}", warning);
 }
 
-std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
-    const std::string ts = when(time, time_style);
+Formatter::Parts Formatter::parts(const wq::Record& rec) const {
     return std::visit(
         Overloaded{
             [&](const wq::LossEvent& ev) {
-                return line("LOSS", ts, "lost",
-                            ev.count ? fmt::format("{} records", *ev.count) : "records");
+                return Parts{"LOSS", "lost",
+                             ev.count ? fmt::format("{} records", *ev.count) : "records"};
             },
             [&](const wq::RemovalEvent& ev) {
                 std::string details = label_of(labels, rec.watch_id());
                 if (ev.id) {
                     details += fmt::format(" id {}", *ev.id);
                 }
-                return line("WATCH", ts, "gone", details);
+                return Parts{"WATCH", "gone", details};
             },
             [&](const wq::KeyEvent& ev) {
                 std::string details = fmt::format("{}", ev.key);
@@ -266,7 +265,7 @@ std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
                     (ev.subtype == wq::KeySubtype::instantiated && ev.aux != 0)) {
                     details += fmt::format(" {}", static_cast<std::int32_t>(ev.aux));
                 }
-                return line("KEY", ts, wq::subtype_name(ev.subtype), details);
+                return Parts{"KEY", std::string(wq::subtype_name(ev.subtype)), details};
             },
             [&](const wq::BlockEvent& ev) {
                 std::string details =
@@ -275,7 +274,7 @@ std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
                 if (!dev.empty()) {
                     details += " " + dev;
                 }
-                return line("BLOCK", ts, wq::subtype_name(ev.subtype), details);
+                return Parts{"BLOCK", std::string(wq::subtype_name(ev.subtype)), details};
             },
             [&](const wq::UsbEvent& ev) {
                 std::string details(ev.name);
@@ -286,21 +285,50 @@ std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
                 if (!dev.empty()) {
                     details += " " + dev;
                 }
-                return line("USB", ts, wq::subtype_name(ev.subtype), details);
+                return Parts{"USB", std::string(wq::subtype_name(ev.subtype)), details};
             },
             [&](const wq::SuperblockEvent& ev) {
-                return line("FS", ts, wq::subtype_name(ev.subtype), fs_details(ev));
+                return Parts{"FS", std::string(wq::subtype_name(ev.subtype)), fs_details(ev)};
             },
             [&](const wq::MountEvent& ev) {
-                return line("MOUNT", ts, wq::subtype_name(ev.subtype),
-                            mount_details(ev, label_of(labels, rec.watch_id())));
+                return Parts{"MOUNT", std::string(wq::subtype_name(ev.subtype)),
+                             mount_details(ev, label_of(labels, rec.watch_id()))};
             },
             [&](const wq::RawEvent&) {
-                return line("RAW", ts, fmt::format("{:#x}/{}", rec.type, rec.subtype),
-                            fmt::format("{} bytes", rec.length()));
+                return Parts{"RAW", fmt::format("{:#x}/{}", rec.type, rec.subtype),
+                             fmt::format("{} bytes", rec.length())};
             },
         },
         rec.event);
+}
+
+std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
+    const Parts p = parts(rec);
+    return line(p.source, when(time, time_style), p.action, p.details);
+}
+
+std::string Formatter::human(const Gap& gap) const {
+    return line("GAP", when(gap.to, time_style), "reopened", gap_details(gap));
+}
+
+std::string Formatter::json(const Gap& gap) const {
+    Json j;
+    j["time_monotonic_us"] = gap.to.monotonic_us;
+    j["time_realtime_us"] = gap.to.realtime_us;
+    if (!boot_id.empty()) {
+        j["boot_id"] = boot_id;
+    }
+    j["type"] = "gap";
+    j["from_monotonic_us"] = gap.from.monotonic_us;
+    j["from_realtime_us"] = gap.from.realtime_us;
+    return j.dump();
+}
+
+std::string gap_details(const Gap& gap) {
+    const std::uint64_t us = gap.to.monotonic_us > gap.from.monotonic_us
+                                 ? gap.to.monotonic_us - gap.from.monotonic_us
+                                 : 0;
+    return fmt::format("/dev/watch_queue: nothing seen for {}.{:06} s", us / 1000000, us % 1000000);
 }
 
 std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {

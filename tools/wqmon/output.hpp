@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <watchqueue/record.hpp>
 #include <watchqueue/udev.hpp>
@@ -19,6 +20,16 @@ struct Timestamp {
     std::uint64_t monotonic_us = 0; // CLOCK_MONOTONIC: since boot (boot_id names the boot)
     std::uint64_t realtime_us = 0;  // CLOCK_REALTIME: since the Epoch
 };
+
+// What wqmon could not see: the queue was closed from @from until the
+// watches were in place again at @to (the module was reloaded).
+struct Gap {
+    Timestamp from;
+    Timestamp to;
+};
+
+// "/dev/watch_queue: nothing seen for 1.500000 s"
+[[nodiscard]] std::string gap_details(const Gap& gap);
 
 // The clock of the human lines' times, and how they are written.
 enum class TimeStyle : std::uint8_t {
@@ -62,8 +73,20 @@ struct Formatter {
     TimeStyle time_style = TimeStyle::monotonic;
     std::string boot_id; // JSON's boot_id; left out if empty
 
+    // A record in words: "BLOCK", "medium", "8:0 sector 8 /dev/sdb (Linux scsi_debug)".
+    struct Parts {
+        std::string_view source; // KEY BLOCK USB FS MOUNT WATCH LOSS RAW
+        std::string action;
+        std::string details;
+    };
+    [[nodiscard]] Parts parts(const watchqueue::Record& rec) const;
+
     [[nodiscard]] std::string human(const watchqueue::Record& rec, Timestamp ts) const;
     [[nodiscard]] std::string json(const watchqueue::Record& rec, Timestamp ts) const;
+    // "GAP   [time] reopened /dev/watch_queue: nothing seen for 1.500000 s",
+    // and in JSON {"type": "gap", "from_...": ...} with the times of both ends.
+    [[nodiscard]] std::string human(const Gap& gap) const;
+    [[nodiscard]] std::string json(const Gap& gap) const;
 };
 
 } // namespace wqmon

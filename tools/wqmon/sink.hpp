@@ -11,13 +11,6 @@
 
 namespace wqmon {
 
-// What wqmon could not see: the queue was closed from @from until the
-// watches were in place again at @to (the module was reloaded).
-struct Gap {
-    Timestamp from;
-    Timestamp to;
-};
-
 class Sink {
 public:
     Sink() = default;
