@@ -153,6 +153,9 @@ if [ "$mod_failed" -eq 0 ]; then
     run_check_suite fleet-journal \
         env WQMON="$WQ_BIN/tools/wqmon/wqmon" WQ_MODDIR="$WQ_MODDIR" \
         WQ_TESTMODDIR="$WQ_TESTMODDIR" "$WQ_SRC/tests/integration/fleet-journal.sh"
+    # wqmon --metrics-textfile read by node_exporter's textfile collector.
+    run_check_suite fleet-metrics \
+        env WQMON="$WQ_BIN/tools/wqmon/wqmon" "$WQ_SRC/tests/integration/fleet-metrics.sh"
     # The library's example programs (userlib/examples).
     run_check_suite examples \
         env WQ_EXAMPLES="$WQ_BIN/userlib/examples" "$WQ_SRC/tests/integration/examples.sh"
