@@ -277,7 +277,7 @@ TEST_CASE("metrics: counts per type, device, subtype and watch") {
     CHECK(s.at(R"(watch_queue_block_errors_total{device="259:0",name="",kind="timeout"})") == "1");
     CHECK(lookups == 2); // once per disk
     CHECK(s.at(R"(watch_queue_usb_events_total{event="add",port="1-1"})") == "1");
-    CHECK(s.at(R"(watch_queue_usb_events_total{event="bus-remove",port="usb2"})") == "1");
+    CHECK(s.at(R"(watch_queue_usb_events_total{event="bus_remove",port="usb2"})") == "1");
     const std::string fsev = R"(watch_queue_filesystem_events_total{device="8:1",watched="/srv",)";
     CHECK(s.at(fsev + R"(event="read_only"})") == "1");
     CHECK(s.at(fsev + R"(event="read_write"})") == "1");
