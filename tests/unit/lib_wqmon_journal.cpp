@@ -15,6 +15,7 @@
 #include "journal.hpp"
 #include "lib_fake.hpp"
 #include "output.hpp"
+#include "privileges.hpp"
 #include "wq_catch.hpp"
 #include "wqmon_helpers.hpp"
 
@@ -172,4 +173,23 @@ TEST_CASE("journal: keys, USB, loss and gaps") {
     const auto start = by_name(wqmon::journal_start_fields(f));
     CHECK(start.at("MESSAGE") == "watching @s");
     CHECK(start.at("MESSAGE_ID") == id_named("start"));
+}
+
+TEST_CASE("journal: usage and the capability wqmon keeps") {
+    int rc = -1;
+    CHECK_FALSE(wqmontest::parse({"--journal", "--json", "@s"}, rc));
+    CHECK(rc == 2);
+    const auto o = wqmontest::parse({"--journal", "--wait-device", "--devices"}, rc);
+    REQUIRE(o);
+    CHECK(o->journal);
+    CHECK(o->wait_device);
+    CHECK(wqmon::needed_capabilities(*o) == (std::uint64_t{1} << 21)); // CAP_SYS_ADMIN
+    const auto fs = wqmontest::parse({"--fs", "/"}, rc);
+    REQUIRE(fs);
+    CHECK(wqmon::needed_capabilities(*fs) == (std::uint64_t{1} << 21));
+    const auto keys = wqmontest::parse({"--mounts", "/", "@u"}, rc);
+    REQUIRE(keys);
+    CHECK(wqmon::needed_capabilities(*keys) == 0);
+    CHECK_FALSE(wqmontest::parse({"--metrics-interval", "0", "@s"}, rc));
+    CHECK(rc == 2);
 }
