@@ -7,16 +7,11 @@
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
-#include "wq_block.h"
-#include "wq_devices.h"
 #include "wq_filter.h"
-#include "wq_keys.h"
-#include "wq_mounts.h"
 #include "wq_post.h"
 #include "wq_queue.h"
 #include "wq_ring.h"
-#include "wq_sb.h"
-#include "wq_usb.h"
+#include "wq_source.h"
 
 static int wq_open(struct inode *inode, struct file *file)
 {
@@ -229,18 +224,8 @@ static long wq_get_info(struct wq_queue *q, void __user *arg)
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
 	info.abi_version = WQ_ABI_VERSION;
-	info.features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC;
-	if (wq_keys_available())
-		info.features |= WQ_FEATURE_KEYS;
-	if (wq_block_available())
-		info.features |= WQ_FEATURE_BLOCK;
-	if (wq_usb_available())
-		info.features |= WQ_FEATURE_USB;
-	if (wq_sb_available())
-		info.features |= WQ_FEATURE_SB;
-	if (wq_sb_fs_errors_available())
-		info.features |= WQ_FEATURE_SB_FS_ERRORS;
-	info.features |= WQ_FEATURE_MOUNT;
+	info.features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC |
+			 wq_sources_features();
 	info.consumer_off = (u64)WQ_PGOFF_CONSUMER << PAGE_SHIFT;
 	info.producer_off = (u64)WQ_PGOFF_PRODUCER << PAGE_SHIFT;
 	info.data_off = PAGE_SIZE;
@@ -291,6 +276,7 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct wq_queue *q = file->private_data;
 	void __user *uarg = (void __user *)arg;
+	const struct wq_source *src;
 	u64 bytes;
 
 	switch (cmd) {
@@ -310,27 +296,15 @@ static long wq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return wq_sync(q);
 	case WQ_IOC_GET_INFO:
 		return wq_get_info(q, uarg);
-	case WQ_IOC_WATCH_KEY:
-		wq_watch_presize(q, uarg,
-				 offsetof(struct wq_watch_key, watch_id));
-		return wq_keys_watch_ioctl(q, uarg);
-	case WQ_IOC_WATCH_DEVICES:
-		wq_watch_presize(q, uarg,
-				 offsetof(struct wq_watch_devices, watch_id));
-		return wq_devices_watch_ioctl(q, uarg);
-	case WQ_IOC_WATCH_SB:
-		wq_watch_presize(q, uarg,
-				 offsetof(struct wq_watch_sb, watch_id));
-		return wq_sb_watch_ioctl(q, uarg);
-	case WQ_IOC_WATCH_MOUNT:
-		wq_watch_presize(q, uarg,
-				 offsetof(struct wq_watch_mount, watch_id));
-		return wq_mounts_watch_ioctl(q, uarg);
 	case FIONREAD:
 		return wq_fionread(q, uarg);
-	default:
-		return -ENOTTY;
 	}
+	/* A source's watch ioctl. */
+	src = wq_source_for_cmd(cmd);
+	if (!src)
+		return -ENOTTY;
+	wq_watch_presize(q, uarg, src->watch_id_off);
+	return src->watch(q, uarg);
 }
 
 static int wq_mmap(struct file *file, struct vm_area_struct *vma)

@@ -41,6 +41,7 @@
 #include "wq_objtab.h"
 #include "wq_queue.h"
 #include "wq_usb.h"
+#include "wq_source.h"
 
 static struct wq_watch_list wq_global_list;
 /* Watched disks by wq_disk_key(); object id: the device number */
@@ -191,7 +192,8 @@ static struct file *wq_disk_of_fd(int fd, struct gendisk **disk)
 	return file;
 }
 
-long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg)
+static long wq_devices_watch_ioctl(struct wq_queue *q,
+				   const void __user *arg)
 {
 	struct wq_watch_devices req;
 	struct gendisk *disk = NULL;
@@ -231,7 +233,7 @@ long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	return ret;
 }
 
-int wq_devices_init(void)
+static int wq_devices_init(void)
 {
 	int ret;
 
@@ -244,9 +246,25 @@ int wq_devices_init(void)
 	return wq_usb_init();
 }
 
-void wq_devices_exit(void)
+static void wq_devices_exit(void)
 {
 	/* No queue is open (they pin the module), so no watch remains. */
 	wq_objtab_exit(&wq_disk_tab);
 	wq_usb_exit();
 }
+
+static u64 wq_devices_features(void)
+{
+	return (wq_block_available() ? WQ_FEATURE_BLOCK : 0) |
+	       (wq_usb_available() ? WQ_FEATURE_USB : 0);
+}
+
+const struct wq_source wq_devices_source = {
+	.name		= "devices",
+	.watch_cmd	= WQ_IOC_WATCH_DEVICES,
+	.watch_id_off	= offsetof(struct wq_watch_devices, watch_id),
+	.watch		= wq_devices_watch_ioctl,
+	.init		= wq_devices_init,
+	.exit		= wq_devices_exit,
+	.features	= wq_devices_features,
+};

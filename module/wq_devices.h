@@ -10,11 +10,6 @@
 
 struct gendisk;
 
-/* WQ_IOC_WATCH_DEVICES */
-long wq_devices_watch_ioctl(struct wq_queue *q, const void __user *arg);
-int wq_devices_init(void);
-void wq_devices_exit(void);
-
 /*
  * Called by the sources; any context, never sleeps.  The record's length
  * is in n->info; wq_devices_post_block() finds the disk's watchers by

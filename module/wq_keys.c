@@ -29,6 +29,7 @@
 #include "wq_keys.h"
 #include "wq_objtab.h"
 #include "wq_queue.h"
+#include "wq_source.h"
 
 /* Watched keys by serial; also the records' object id. */
 static struct wq_objtab wq_key_tab;
@@ -130,7 +131,8 @@ static void wq_keys_linger_work(struct work_struct *work)
 	mutex_unlock(&wq_keys_mutex);
 }
 
-long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg)
+static long wq_keys_watch_ioctl(struct wq_queue *q,
+				const void __user *arg)
 {
 	struct wq_watch_key req;
 	key_ref_t key_ref;
@@ -168,18 +170,13 @@ long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	return ret;
 }
 
-bool wq_keys_available(void)
-{
-	return wq_key_hooks_available();
-}
-
-int wq_keys_init(void)
+static int wq_keys_init(void)
 {
 	wq_objtab_init(&wq_key_tab, &wq_keys_mutex, wq_keys_idle);
 	return wq_key_hooks_init();
 }
 
-void wq_keys_exit(void)
+static void wq_keys_exit(void)
 {
 	/* No queue is open (they pin the module), so no key watch remains. */
 	wq_objtab_exit(&wq_key_tab);
@@ -190,3 +187,18 @@ void wq_keys_exit(void)
 	/* No hook runs any more to queue it again. */
 	cancel_work_sync(&wq_keys_loss);
 }
+
+static u64 wq_keys_features(void)
+{
+	return wq_key_hooks_available() ? WQ_FEATURE_KEYS : 0;
+}
+
+const struct wq_source wq_keys_source = {
+	.name		= "keys",
+	.watch_cmd	= WQ_IOC_WATCH_KEY,
+	.watch_id_off	= offsetof(struct wq_watch_key, watch_id),
+	.watch		= wq_keys_watch_ioctl,
+	.init		= wq_keys_init,
+	.exit		= wq_keys_exit,
+	.features	= wq_keys_features,
+};

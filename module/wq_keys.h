@@ -6,13 +6,6 @@
 #include <linux/key.h>
 #include "wq_core.h"
 
-/* WQ_IOC_WATCH_KEY */
-long wq_keys_watch_ioctl(struct wq_queue *q, const void __user *arg);
-/* True if the hooks the key source needs exist on this kernel. */
-bool wq_keys_available(void);
-int wq_keys_init(void);
-void wq_keys_exit(void);
-
 /* Called from the hooks; any context. */
 void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux);
 bool wq_key_watched(key_serial_t serial);

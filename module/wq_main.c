@@ -7,10 +7,8 @@
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
-#include "wq_devices.h"
-#include "wq_keys.h"
 #include "wq_queue.h"
-#include "wq_sb.h"
+#include "wq_source.h"
 #include "wq_user.h"
 
 unsigned long wq_max_ring_bytes = 16UL << 20;
@@ -48,27 +46,17 @@ static int __init wq_init(void)
 	wq_workqueue = alloc_workqueue("watch_queue", WQ_UNBOUND, 0);
 	if (!wq_workqueue)
 		return -ENOMEM;
-	ret = wq_keys_init();
+	ret = wq_sources_init();
 	if (ret)
-		goto err_keys;
-	ret = wq_devices_init();
-	if (ret)
-		goto err_devices;
-	ret = wq_sb_init();
-	if (ret)
-		goto err_sb;
+		goto err_sources;
 	ret = wq_dev_init();
 	if (ret)
 		goto err_dev;
 	return 0;
 
 err_dev:
-	wq_sb_exit();
-err_sb:
-	wq_devices_exit();
-err_devices:
-	wq_keys_exit();
-err_keys:
+	wq_sources_exit();
+err_sources:
 	destroy_workqueue(wq_workqueue);
 	return ret;
 }
@@ -76,9 +64,7 @@ err_keys:
 static void __exit wq_exit(void)
 {
 	wq_dev_exit();
-	wq_sb_exit();
-	wq_devices_exit();
-	wq_keys_exit();
+	wq_sources_exit();
 	/*
 	 * A closed queue is freed by an RCU callback of its last watch that
 	 * queues an rcu_work, whose own callback queues the work: wait for

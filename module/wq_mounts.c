@@ -58,9 +58,9 @@
 #include <linux/workqueue.h>
 #include "compat/wq_compat_memcg.h"
 #include "wq_mount_table.h"
-#include "wq_mounts.h"
 #include "wq_queue.h"
 #include "wq_user.h"
+#include "wq_source.h"
 
 /* At most one re-read of a namespace's table per interval. */
 #define WQ_MOUNT_READ_INTERVAL	msecs_to_jiffies(10)
@@ -617,7 +617,8 @@ err_free:
 	return ret;
 }
 
-long wq_mounts_watch_ioctl(struct wq_queue *q, const void __user *arg)
+static long wq_mounts_watch_ioctl(struct wq_queue *q,
+				  const void __user *arg)
 {
 	struct wq_watch_mount req;
 	struct wq_mount_obj *obj;
@@ -663,3 +664,17 @@ long wq_mounts_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	kfree(path);
 	return ret;
 }
+
+/* Mount watches need nothing that a kernel may lack. */
+static u64 wq_mounts_features(void)
+{
+	return WQ_FEATURE_MOUNT;
+}
+
+const struct wq_source wq_mounts_source = {
+	.name		= "mounts",
+	.watch_cmd	= WQ_IOC_WATCH_MOUNT,
+	.watch_id_off	= offsetof(struct wq_watch_mount, watch_id),
+	.watch		= wq_mounts_watch_ioctl,
+	.features	= wq_mounts_features,
+};

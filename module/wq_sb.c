@@ -44,6 +44,7 @@
 #include "wq_queue.h"
 #include "wq_sb.h"
 #include "wq_sb_hooks.h"
+#include "wq_source.h"
 
 struct wq_sb_obj {
 	struct wq_obj		obj;		/* key: the address; id: sb_id */
@@ -282,7 +283,8 @@ static int wq_sb_add_watch(struct wq_queue *q, struct super_block *sb,
 				       wq_sb_obj_init, watch_id, sees);
 }
 
-long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
+static long wq_sb_watch_ioctl(struct wq_queue *q,
+			      const void __user *arg)
 {
 	struct wq_watch_sb req;
 	struct file *file;
@@ -292,7 +294,7 @@ long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
 		return -EFAULT;
 	if (!wq_watch_req_valid(req.watch_id, req.flags, req.__reserved))
 		return -EINVAL;
-	if (!wq_sb_available())
+	if (!wq_sb_hooks_available())
 		return -EOPNOTSUPP;
 	if (req.fd < 0)
 		return -EBADF;
@@ -322,24 +324,31 @@ long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg)
 	return ret;
 }
 
-bool wq_sb_available(void)
-{
-	return wq_sb_hooks_available();
-}
-
-bool wq_sb_fs_errors_available(void)
-{
-	return wq_sb_hooks_fs_errors_available();
-}
-
-int wq_sb_init(void)
+static int wq_sb_init(void)
 {
 	wq_objtab_init(&wq_sb_tab, &wq_sb_mutex, wq_sb_idle);
 	return wq_sb_hooks_init();
 }
 
-void wq_sb_exit(void)
+static void wq_sb_exit(void)
 {
 	/* No queue is open (they pin the module), so no watch remains. */
 	wq_objtab_exit(&wq_sb_tab);
 }
+
+static u64 wq_sb_features(void)
+{
+	return (wq_sb_hooks_available() ? WQ_FEATURE_SB : 0) |
+	       (wq_sb_hooks_fs_errors_available() ?
+		WQ_FEATURE_SB_FS_ERRORS : 0);
+}
+
+const struct wq_source wq_sb_source = {
+	.name		= "sb",
+	.watch_cmd	= WQ_IOC_WATCH_SB,
+	.watch_id_off	= offsetof(struct wq_watch_sb, watch_id),
+	.watch		= wq_sb_watch_ioctl,
+	.init		= wq_sb_init,
+	.exit		= wq_sb_exit,
+	.features	= wq_sb_features,
+};

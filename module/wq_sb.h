@@ -10,15 +10,6 @@
 #include <linux/quota.h>
 #include "wq_core.h"
 
-/* WQ_IOC_WATCH_SB */
-long wq_sb_watch_ioctl(struct wq_queue *q, const void __user *arg);
-/* True if filesystem watches can be added on this kernel. */
-bool wq_sb_available(void);
-/* True if filesystem errors (WQ_SB_ERROR) can be seen now. */
-bool wq_sb_fs_errors_available(void);
-int wq_sb_init(void);
-void wq_sb_exit(void);
-
 /*
  * Called by the hooks; any context, never sleep.  @info_flags are
  * WQ_INFO_TYPE_INFO bits.  Records without error data (WQ_SB_READONLY)
