@@ -7,6 +7,7 @@
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include "wq_dev.h"
 #include "wq_filter.h"
 #include "wq_post.h"
 #include "wq_queue.h"

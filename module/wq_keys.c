@@ -28,6 +28,7 @@
 #include "wq_key_hooks.h"
 #include "wq_keys.h"
 #include "wq_objtab.h"
+#include "wq_main.h"
 #include "wq_queue.h"
 #include "wq_source.h"
 

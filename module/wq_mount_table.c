@@ -64,7 +64,7 @@ static bool wq_opts_ro(const struct wq_field *f)
 	       (f->len == 2 || f->s[2] == ',');
 }
 
-static bool wq_parse_line(const char *p, const char *end, struct wq_mnt *m)
+static bool wq_parse_line(const char *p, const char *end, struct wq_mountinfo *m)
 {
 	struct wq_field id, parent, dev, root, mp, opts, f, fstype, source,
 			super;
@@ -99,17 +99,17 @@ static bool wq_parse_line(const char *p, const char *end, struct wq_mnt *m)
 	return true;
 }
 
-static int wq_mnt_cmp(const void *a, const void *b)
+static int wq_mountinfo_cmp(const void *a, const void *b)
 {
-	const struct wq_mnt *x = a, *y = b;
+	const struct wq_mountinfo *x = a, *y = b;
 
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int wq_mnt_key_cmp(const void *key, const void *elt)
+static int wq_mountinfo_key_cmp(const void *key, const void *elt)
 {
 	u64 id = *(const u64 *)key;
-	const struct wq_mnt *m = elt;
+	const struct wq_mountinfo *m = elt;
 
 	return id < m->id ? -1 : id > m->id;
 }
@@ -118,8 +118,8 @@ static int wq_mnt_key_cmp(const void *key, const void *elt)
  * The whole file from offset 0, NUL-terminated, in a buffer of *capp + 1
  * bytes, *capp at most @max_bytes - 1.
  */
-static int wq_mnt_read_text(struct file *file, char **textp, size_t *lenp,
-			    size_t *capp, size_t max_bytes)
+static int wq_mount_table_read_text(struct file *file, char **textp, size_t *lenp,
+				    size_t *capp, size_t max_bytes)
 {
 	size_t cap = WQ_MNT_TEXT_MIN, len = 0;
 	char *text, *bigger;
@@ -168,15 +168,15 @@ static int wq_mnt_read_text(struct file *file, char **textp, size_t *lenp,
 	return 0;
 }
 
-int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t,
-		      size_t max_bytes)
+int wq_mount_table_read(struct file *file, struct wq_mount_table *t,
+			size_t max_bytes)
 {
 	const char *p, *end, *nl;
 	size_t len, cap, lines = 0;
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	ret = wq_mnt_read_text(file, &t->text, &len, &cap, max_bytes);
+	ret = wq_mount_table_read_text(file, &t->text, &len, &cap, max_bytes);
 	if (ret)
 		return ret;
 	end = t->text + len;
@@ -185,41 +185,41 @@ int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t,
 	lines = lines ? lines : 1;
 	t->bytes = cap + 1 + lines * sizeof(*t->mnts);
 	if (t->bytes > max_bytes) {
-		wq_mnt_table_free(t);
+		wq_mount_table_free(t);
 		return -ENOSPC;
 	}
 	t->mnts = kvmalloc_array(lines, sizeof(*t->mnts), GFP_KERNEL_ACCOUNT);
 	if (!t->mnts) {
-		wq_mnt_table_free(t);
+		wq_mount_table_free(t);
 		return -ENOMEM;
 	}
 	for (p = t->text; p < end && (nl = memchr(p, '\n', end - p)); p = nl + 1)
 		if (wq_parse_line(p, nl, &t->mnts[t->nr]))
 			t->nr++;
-	sort(t->mnts, t->nr, sizeof(*t->mnts), wq_mnt_cmp, NULL);
+	sort(t->mnts, t->nr, sizeof(*t->mnts), wq_mountinfo_cmp, NULL);
 	return 0;
 }
 
-void wq_mnt_table_free(struct wq_mnt_table *t)
+void wq_mount_table_free(struct wq_mount_table *t)
 {
 	kvfree(t->mnts);
 	kvfree(t->text);
 	memset(t, 0, sizeof(*t));
 }
 
-static const struct wq_mnt *wq_mnt_find(const struct wq_mnt_table *t, u64 id)
+static const struct wq_mountinfo *wq_mount_table_find(const struct wq_mount_table *t, u64 id)
 {
-	return bsearch(&id, t->mnts, t->nr, sizeof(*t->mnts), wq_mnt_key_cmp);
+	return bsearch(&id, t->mnts, t->nr, sizeof(*t->mnts), wq_mountinfo_key_cmp);
 }
 
 /*
  * The mount point relative to the parent's: unchanged when only an
  * ancestor moved, which is not a move of this mount.
  */
-static struct wq_field wq_mnt_rel(const struct wq_mnt_table *t,
-				  const struct wq_mnt *m)
+static struct wq_field wq_mountinfo_rel(const struct wq_mount_table *t,
+					const struct wq_mountinfo *m)
 {
-	const struct wq_mnt *parent = wq_mnt_find(t, m->parent);
+	const struct wq_mountinfo *parent = wq_mount_table_find(t, m->parent);
 	struct wq_field rel = { m->mp, m->mp_len };
 
 	if (parent && parent != m && parent->mp_len > 1 &&
@@ -236,18 +236,18 @@ static bool wq_field_eq(struct wq_field a, struct wq_field b)
 	return a.len == b.len && !memcmp(a.s, b.s, a.len);
 }
 
-static void wq_mnt_diff_one(const struct wq_mnt_table *old_t,
-			    const struct wq_mnt *old,
-			    const struct wq_mnt_table *new_t,
-			    const struct wq_mnt *new,
-			    void (*fn)(const struct wq_mnt_change *, void *),
-			    void *data)
+static void wq_mount_table_diff_one(const struct wq_mount_table *old_t,
+				    const struct wq_mountinfo *old,
+				    const struct wq_mount_table *new_t,
+				    const struct wq_mountinfo *new,
+				    void (*fn)(const struct wq_mount_change *, void *),
+				    void *data)
 {
-	struct wq_mnt_change c = { .mnt = new, .parent = new->parent };
+	struct wq_mount_change c = { .mnt = new, .parent = new->parent };
 
 	if (old->parent != new->parent ||
-	    !wq_field_eq(wq_mnt_rel(old_t, old), wq_mnt_rel(new_t, new))) {
-		struct wq_mnt_change from = {
+	    !wq_field_eq(wq_mountinfo_rel(old_t, old), wq_mountinfo_rel(new_t, new))) {
+		struct wq_mount_change from = {
 			.subtype = WQ_MOUNT_MOVE_FROM,
 			.mnt = old,
 			.parent = old->parent,
@@ -270,17 +270,17 @@ static void wq_mnt_diff_one(const struct wq_mnt_table *old_t,
 	}
 }
 
-void wq_mnt_table_diff(const struct wq_mnt_table *old,
-		       const struct wq_mnt_table *new,
-		       void (*fn)(const struct wq_mnt_change *c, void *data),
-		       void *data)
+void wq_mount_table_diff(const struct wq_mount_table *old,
+			 const struct wq_mount_table *new,
+			 void (*fn)(const struct wq_mount_change *c, void *data),
+			 void *data)
 {
 	unsigned int i = 0, j = 0;
-	struct wq_mnt_change c;
+	struct wq_mount_change c;
 
 	while (i < old->nr || j < new->nr) {
-		const struct wq_mnt *o = i < old->nr ? &old->mnts[i] : NULL;
-		const struct wq_mnt *n = j < new->nr ? &new->mnts[j] : NULL;
+		const struct wq_mountinfo *o = i < old->nr ? &old->mnts[i] : NULL;
+		const struct wq_mountinfo *n = j < new->nr ? &new->mnts[j] : NULL;
 
 		memset(&c, 0, sizeof(c));
 		if (o && (!n || o->id < n->id)) {
@@ -311,7 +311,7 @@ void wq_mnt_table_diff(const struct wq_mnt_table *old,
 			i++;
 			j++;
 		} else {
-			wq_mnt_diff_one(old, o, new, n, fn, data);
+			wq_mount_table_diff_one(old, o, new, n, fn, data);
 			i++;
 			j++;
 		}

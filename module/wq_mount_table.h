@@ -9,7 +9,7 @@
 #include <linux/fs.h>
 #include <linux/types.h>
 
-struct wq_mnt {
+struct wq_mountinfo {
 	u64		id;		/* mountinfo field 1 */
 	u64		parent;		/* field 2 */
 	const char	*fs;		/* fields 3 and 4: device and root */
@@ -21,9 +21,9 @@ struct wq_mnt {
 	bool		ro;		/* the mount or its superblock */
 };
 
-struct wq_mnt_table {
+struct wq_mount_table {
 	char		*text;		/* the file's contents, fields point in */
-	struct wq_mnt	*mnts;		/* sorted by id */
+	struct wq_mountinfo	*mnts;		/* sorted by id */
 	unsigned int	nr;
 	size_t		bytes;		/* allocated for text and mnts */
 };
@@ -34,22 +34,22 @@ struct wq_mnt_table {
  * error.  Allocations are GFP_KERNEL_ACCOUNT: charged to the active memory
  * cgroup.
  */
-int wq_mnt_table_read(struct file *file, struct wq_mnt_table *t,
-		      size_t max_bytes);
-void wq_mnt_table_free(struct wq_mnt_table *t);
+int wq_mount_table_read(struct file *file, struct wq_mount_table *t,
+			size_t max_bytes);
+void wq_mount_table_free(struct wq_mount_table *t);
 
 /* A change between two tables; mount and parent ids as in the records. */
-struct wq_mnt_change {
+struct wq_mount_change {
 	u8		subtype;	/* WQ_MOUNT_* */
 	u32		flags;		/* WQ_MOUNT_IS_NOW_RO */
-	const struct wq_mnt *mnt;	/* the changed mount (its mp decides) */
+	const struct wq_mountinfo *mnt;	/* the changed mount (its mp decides) */
 	u64		parent;
 };
 
 /* Calls @fn for each change from @old to @new, in mount id order. */
-void wq_mnt_table_diff(const struct wq_mnt_table *old,
-		       const struct wq_mnt_table *new,
-		       void (*fn)(const struct wq_mnt_change *c, void *data),
-		       void *data);
+void wq_mount_table_diff(const struct wq_mount_table *old,
+			 const struct wq_mount_table *new,
+			 void (*fn)(const struct wq_mount_change *c, void *data),
+			 void *data);
 
 #endif /* _WQ_MOUNT_TABLE_H */

@@ -58,6 +58,7 @@
 #include <linux/workqueue.h>
 #include "compat/wq_compat_memcg.h"
 #include "wq_mount_table.h"
+#include "wq_main.h"
 #include "wq_queue.h"
 #include "wq_user.h"
 #include "wq_source.h"
@@ -83,7 +84,7 @@ struct wq_mount_ns {
 	bool			exempt;		/* from the user's limit */
 	struct mutex		lock;		/* all below */
 	int			read_changes;	/* changes before the last read */
-	struct wq_mnt_table	table;
+	struct wq_mount_table	table;
 	struct hlist_head	*dirs;		/* objects by path */
 };
 
@@ -118,7 +119,7 @@ static struct hlist_head *wq_mount_bucket(struct wq_mount_ns *ns,
 
 /* Posts @c to the watches of the directory @mp[0, len) of @ns. */
 static void wq_mount_post_dir(struct wq_mount_ns *ns,
-			      const struct wq_mnt_change *c, u32 len)
+			      const struct wq_mount_change *c, u32 len)
 {
 	struct wq_mount_notification n = {
 		.watch.type	= WQ_TYPE_MOUNT,
@@ -141,10 +142,10 @@ static void wq_mount_post_dir(struct wq_mount_ns *ns,
  * To every watch at or above the mount point: "/a" covers "/a" and "/a/b"
  * but not "/ab"; "/" covers everything.
  */
-static void wq_mount_post(const struct wq_mnt_change *c, void *data)
+static void wq_mount_post(const struct wq_mount_change *c, void *data)
 {
 	struct wq_mount_ns *ns = data;
-	const struct wq_mnt *m = c->mnt;
+	const struct wq_mountinfo *m = c->mnt;
 	u32 i;
 
 	if (!m->mp_len || m->mp[0] != '/')
@@ -166,7 +167,7 @@ static int wq_mount_ns_read(struct wq_mount_ns *ns)
 {
 	int changes = atomic_read(&ns->changes);
 	struct mem_cgroup *old_memcg;
-	struct wq_mnt_table table;
+	struct wq_mount_table table;
 	u64 room;
 	int ret;
 
@@ -181,7 +182,7 @@ static int wq_mount_ns_read(struct wq_mount_ns *ns)
 	       room + ns->table.bytes;
 	/* A worker belongs to no cgroup: charge whoever made the object. */
 	old_memcg = wq_set_active_memcg(ns->memcg);
-	ret = wq_mnt_table_read(ns->file, &table, min_t(u64, room, SIZE_MAX));
+	ret = wq_mount_table_read(ns->file, &table, min_t(u64, room, SIZE_MAX));
 	wq_set_active_memcg(old_memcg);
 	if (ret)
 		return ret;
@@ -190,11 +191,11 @@ static int wq_mount_ns_read(struct wq_mount_ns *ns)
 	if (ret) {
 		/* The old table is still there; it was within the limit. */
 		wq_user_charge_mount_table(ns->user, ns->table.bytes, true);
-		wq_mnt_table_free(&table);
+		wq_mount_table_free(&table);
 		return ret;
 	}
-	wq_mnt_table_diff(&ns->table, &table, wq_mount_post, ns);
-	wq_mnt_table_free(&ns->table);
+	wq_mount_table_diff(&ns->table, &table, wq_mount_post, ns);
+	wq_mount_table_free(&ns->table);
 	ns->table = table;
 	ns->read_changes = changes;
 	return 0;
@@ -254,7 +255,7 @@ static void wq_mount_ns_free(struct wq_mount_ns *ns)
 	cancel_delayed_work_sync(&ns->work);
 	if (ns->table.bytes)
 		wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
-	wq_mnt_table_free(&ns->table);
+	wq_mount_table_free(&ns->table);
 	if (ns->file)
 		fput(ns->file);
 	path_put(&ns->root);

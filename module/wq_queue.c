@@ -7,6 +7,9 @@
 #include <linux/slab.h>
 #include "compat/wq_compat_memcg.h"
 #include "wq_filter.h"
+#include "wq_dev.h"
+#include "wq_limits.h"
+#include "wq_main.h"
 #include "wq_queue.h"
 #include "wq_ring.h"
 #include "wq_user.h"

@@ -62,11 +62,6 @@ struct wq_queue {
 	struct rcu_work		free_work;
 };
 
-/* wq_dev.c */
-extern const struct file_operations wq_fops;
-int wq_dev_init(void);
-void wq_dev_exit(void);
-
 /* wq_queue.c */
 struct wq_queue *wq_queue_create(void);
 void wq_queue_release(struct wq_queue *q);
@@ -83,13 +78,5 @@ int wq_queue_size_default(struct wq_queue *q);
 
 /* wq_watch.c */
 void wq_queue_clear_watches(struct wq_queue *q);
-
-/* wq_main.c: module parameters, read with READ_ONCE */
-extern unsigned long wq_max_ring_bytes;
-extern unsigned long wq_default_ring_bytes;
-extern unsigned long wq_max_user_ring_bytes;
-extern unsigned int wq_max_user_queues;
-extern unsigned int wq_max_user_watches;
-extern struct workqueue_struct *wq_workqueue;
 
 #endif /* _WQ_QUEUE_H */

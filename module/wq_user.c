@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
+#include "wq_limits.h"
 #include "wq_queue.h"
 #include "wq_user.h"
 
