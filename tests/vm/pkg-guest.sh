@@ -35,7 +35,12 @@ fail() { echo "FAIL $*" >>"$LOG"; failed=$((failed + 1)); }
 check() { # description command...
 	local what=$1
 	shift
-	if "$@" >>"$LOG" 2>&1; then ok "$what"; else fail "$what"; fi
+	if "$@" >>"$LOG" 2>&1; then
+		ok "$what"
+	else
+		fail "$what"
+		return 1
+	fi
 }
 WORK=$(mktemp -d)
 
@@ -171,7 +176,8 @@ check_service() {
 
 	# the module reloaded under the running service
 	pid=$(main_pid)
-	check "systemctl reload wqmon" systemctl reload wqmon
+	check "systemctl reload wqmon" systemctl reload wqmon ||
+		systemctl status --no-pager wqmon >>"$LOG" 2>&1
 	check "modprobe -r watch_queue once the service let go" \
 		until_true 30 modprobe -r watch_queue
 	check "modprobe watch_queue" modprobe watch_queue
