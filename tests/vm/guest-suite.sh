@@ -16,9 +16,10 @@
 #
 # Output in $WQ_OUT: results.txt with one line "<suite> <passed> <failed>"
 # per suite (test cases, from Catch2's summary), plus the pseudo-suites
-# "modules" (load, device node, unload) and "kernel-log" (no BUG, WARNING,
-# Oops, lockdep or KASAN report); <suite>.log with each suite's output;
-# dmesg.txt.  Exits non-zero if anything failed.
+# "modules" (load, device node, unload) and "kernel-log" (none of the
+# reports of tests/vm/splat-patterns: BUG, WARNING, Oops, lockdep, KASAN,
+# ...); <suite>.log with each suite's output; dmesg.txt.  Exits non-zero
+# if anything failed.
 set -u
 
 : "${WQ_SRC:?WQ_SRC is not set}"
@@ -201,7 +202,8 @@ if [ -e /sys/kernel/debug/kmemleak ] || [ -e /proc/lockdep_stats ]; then
 fi
 
 dmesg >"$WQ_OUT/dmesg.txt" 2>&1
-if grep -qE 'BUG:|WARNING:|Oops|KASAN|possible circular locking|inconsistent lock state|lockdep|UBSAN|general protection fault|kernel BUG' "$WQ_OUT/dmesg.txt"; then
+# The same patterns run-lane looks for in the console (tests/vm/splat-patterns).
+if grep -qF -f "$WQ_SRC/tests/vm/splat-patterns" "$WQ_OUT/dmesg.txt"; then
     log "kernel log reports a problem (see dmesg.txt)"
     result kernel-log 0 1
 else
