@@ -607,11 +607,11 @@ int run_consume(const Config& cfg) {
             }
         }
     }
-    (void)std::printf("parity_bench consume fill=%llu fills=%llu records=%llu clock=%llu",
-                      static_cast<unsigned long long>(cfg.fill),
-                      static_cast<unsigned long long>(cfg.fills),
-                      static_cast<unsigned long long>(cfg.fill * cfg.fills),
-                      static_cast<unsigned long long>(clock));
+    const std::uint64_t records = cfg.fill * cfg.fills;
+    (void)std::printf(
+        "parity_bench consume fill=%llu fills=%llu records=%llu clock=%llu",
+        static_cast<unsigned long long>(cfg.fill), static_cast<unsigned long long>(cfg.fills),
+        static_cast<unsigned long long>(records), static_cast<unsigned long long>(clock));
     std::uint64_t checksum = 0;
     for (const Consumer& c : consumers) {
         (void)std::printf(" %s_p10=%.2f %s_mean=%.2f", to_string(c.method), c.figures.p10(),
