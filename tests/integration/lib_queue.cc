@@ -248,12 +248,13 @@ TEST_CASE("the global device watch needs nothing but root here", "[lib][devices]
 
 // The pipe backend against the kernel's own notification pipes. Stock
 // Debian kernels have none (pipe2(O_NOTIFICATION_PIPE) gives ENOPKG), so
-// there this only checks that the library says so; the debug lane's kernel
-// has CONFIG_WATCH_QUEUE and CONFIG_KEY_NOTIFICATIONS, and there the
-// fallback must work (WQ_LANE=debug).
+// there this only checks that the library says so; the debug and reference
+// lanes' kernels have CONFIG_WATCH_QUEUE and CONFIG_KEY_NOTIFICATIONS, and
+// there the fallback must work (WQ_LANE=debug or reference).
 TEST_CASE("Backend::pipe: key events through the kernel's notification pipe", "[lib][pipe]") {
     const char* lane = std::getenv("WQ_LANE");
-    const bool must_work = lane != nullptr && std::string(lane) == "debug";
+    const bool must_work =
+        lane != nullptr && (std::string(lane) == "debug" || std::string(lane) == "reference");
     std::error_code ec;
     wq::Queue q(wq::QueueOptions{.notes = 32, .backend = wq::Backend::pipe}, ec);
     if (!must_work && ec.value() == ENOPKG) {

@@ -1,0 +1,247 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Guest script for the reference lane (issue 18): the module beside the
+# kernel's own notification queue, in one boot, on the same operations.
+#   WQ_ICOUNT=0 tests/vm/run-lane --script tests/bench/run-parity-bench.sh reference
+# Under WQ_ICOUNT=0 the guest clock counts instructions (tests/vm/README.md),
+# so every figure below is instructions.
+#
+# parity_bench (see parity_bench.cpp) measures keyctl update, link and
+# unlink per operation in these configurations, interleaved in rounds (the
+# order rotates every round) so that drift hits them all alike:
+#   base          nobody watches, watch_queue.ko not loaded
+#   pipe, other   a notification pipe watches another key (module not loaded)
+#   pipe          a notification pipe watches the key and the keyring:
+#                 pipe2(O_NOTIFICATION_PIPE), IOC_WATCH_QUEUE_SET_SIZE,
+#                 keyctl(KEYCTL_WATCH_KEY); the kernel's own implementation
+#   armed         a /dev/watch_queue queue watches another key: the module's
+#                 key hooks run and decline
+#   queue         a queue watches the key and the keyring
+#   64 pipes      64 notification pipes watch them (module not loaded)
+#   64 queues     64 queues watch them
+# and, as one more configuration of each round, the consumption of the same
+# 16-byte key records per record: a notification pipe's read(), the
+# device's read() (4 KiB and 64 KiB buffers both) and its mmap'd ring.
+#
+# Per configuration the median of the rounds of each figure (the 10th
+# percentile of a run's batches: time lost to preemption only ever adds)
+# and ratios: to the base, and of the module to the kernel's own
+# implementation in the same configuration.  The posting cost per record is
+# (64 watchers - 1 watcher) / 63: what one more watcher, one more record,
+# costs.  All of it goes to stdout and to $WQ_OUT/parity-bench.txt.  A
+# figure printer, not a test: an error fails the run, no figure does.
+#
+# Environment: WQ_MODDIR, WQ_BIN, WQ_OUT (set by run-lane), WQ_TESTMODDIR
+# (to reload wq_test.ko if it was loaded); optional PARITY_BENCH_ROUNDS (7),
+# PARITY_BENCH_OPS (8192 of each operation per measurement, in batches of
+# 32), PARITY_BENCH_FILLS (64 fills of 512 records per consumption
+# measurement).
+set -u
+
+: "${WQ_MODDIR:?WQ_MODDIR is not set}"
+: "${WQ_OUT:?WQ_OUT is not set}"
+WQ_BIN=${WQ_BIN:-${WQ_SRC:-.}/build/meson}
+readonly bench=$WQ_BIN/tests/bench/parity_bench
+readonly ko=$WQ_MODDIR/watch_queue.ko
+readonly rounds=${PARITY_BENCH_ROUNDS:-7}
+readonly ops=${PARITY_BENCH_OPS:-8192}
+readonly fills=${PARITY_BENCH_FILLS:-64}
+readonly report=$WQ_OUT/parity-bench.txt
+readonly hooks=/sys/module/watch_queue/parameters/key_hooks
+readonly configs=(base pipe_other pipe armed queue pipe64 queue64 consume)
+readonly op_names=(update link unlink)
+readonly methods=(pipe_read4k pipe_read64k dev_read4k dev_read64k mmap)
+
+declare -A label=([base]="nobody watches (base)" [pipe_other]="pipe, another key"
+	[pipe]="1 pipe watching" [armed]="module armed, another key"
+	[queue]="1 queue watching" [pipe64]="64 pipes watching" [queue64]="64 queues watching"
+	[consume]="consumption")
+declare -A options=([base]="--watch none" [pipe_other]="--watch pipe --other"
+	[pipe]="--watch pipe" [armed]="--watch device --other" [queue]="--watch device"
+	[pipe64]="--watch pipe --watchers 64" [queue64]="--watch device --watchers 64"
+	[consume]="--consume --fills $fills")
+# Configurations measured with the module loaded; the others without it.
+declare -A module=([armed]=1 [queue]=1 [queue64]=1 [consume]=1)
+declare -A method_label=([pipe_read4k]="pipe read(), 4 KiB buffer"
+	[pipe_read64k]="pipe read(), 64 KiB buffer" [dev_read4k]="device read(), 4 KiB buffer"
+	[dev_read64k]="device read(), 64 KiB buffer" [mmap]="device mmap ring")
+# figures[config:name]: the rounds' values, space-separated
+declare -A figures=()
+hook_state=''
+
+die() {
+	echo "run-parity-bench: $*" >&2
+	exit 1
+}
+
+loaded() {
+	[[ -d /sys/module/$1 ]]
+}
+
+unload() {
+	if loaded wq_test; then
+		rmmod wq_test || die "rmmod wq_test failed"
+	fi
+	if loaded watch_queue; then
+		rmmod watch_queue || die "rmmod watch_queue failed"
+	fi
+}
+
+load() {
+	local i
+	if ! loaded watch_queue; then
+		insmod "$ko" || die "insmod $ko failed"
+	fi
+	for i in $(seq 50); do
+		[[ -c /dev/watch_queue ]] && return 0
+		sleep 0.1
+	done
+	die "/dev/watch_queue did not appear"
+}
+
+# The value of name=value in the words of $1.
+field() { # line name
+	local w
+	for w in $1; do
+		[[ $w == "$2="* ]] && { echo "${w#*=}"; return 0; }
+	done
+	die "no $2= in: $1"
+}
+
+measure() { # config
+	local c=$1 line name
+	if [[ -n ${module[$c]:-} ]]; then load; else unload; fi
+	# shellcheck disable=SC2086 # options is a word list
+	line=$("$bench" ${options[$c]} --ops "$ops") || die "parity_bench failed (${label[$c]})"
+	if [[ $c == consume ]]; then
+		for name in "${methods[@]}"; do
+			figures[$c:$name]+="$(field "$line" "${name}_p10") "
+		done
+		echo "  ${label[$c]}: $line"
+		return
+	fi
+	for name in "${op_names[@]}"; do
+		figures[$c:$name]+="$(field "$line" "${name}_p10") "
+	done
+	# The hooks' state and missed returns, as the last run left them.
+	if [[ -n ${module[$c]:-} ]]; then
+		hook_state=$(<"$hooks")
+	fi
+	echo "  ${label[$c]}: update $(field "$line" update_p10)" \
+		"link $(field "$line" link_p10) unlink $(field "$line" unlink_p10)"
+}
+
+median() { # numbers...
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { # value base
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
+}
+
+[[ -x $bench ]] || die "$bench is missing (build with meson first)"
+[[ -f $ko ]] || die "$ko is missing"
+mkdir -p "$WQ_OUT"
+had_watch_queue=0 had_wq_test=0
+loaded watch_queue && had_watch_queue=1
+loaded wq_test && had_wq_test=1
+# The kernel's own implementation must be there, or there is nothing to
+# compare against.
+unload
+"$bench" --watch pipe --ops 256 --warmup 0 >/dev/null ||
+	die "no notification pipes with key notifications in this kernel (CONFIG_WATCH_QUEUE, CONFIG_KEY_NOTIFICATIONS)"
+
+{
+	echo "parity bench: the module beside the kernel's own notification queue, kernel $(uname -r)"
+	echo "$ops operations of each kind per measurement in batches of 32 (link and unlink:"
+	echo "32 user keys into and out of a keyring), $fills fills of 512 records per consumption"
+	echo "measurement, $rounds rounds, CPU 0; figures: median of the rounds of each run's"
+	echo "10th percentile of batches, ns (instructions under WQ_ICOUNT=0)"
+} | tee "$report"
+
+for ((r = 0; r < rounds; r++)); do
+	echo "round $((r + 1))"
+	for ((i = 0; i < ${#configs[@]}; i++)); do
+		measure "${configs[(i + r) % ${#configs[@]}]}"
+	done
+done
+
+# Leave the modules as they were found.
+unload
+if ((had_watch_queue)); then
+	load
+	if ((had_wq_test)) && [[ -n ${WQ_TESTMODDIR:-} ]]; then
+		insmod "$WQ_TESTMODDIR/wq_test.ko" || die "insmod wq_test.ko failed"
+	fi
+fi
+
+declare -A med=()
+for key in "${!figures[@]}"; do
+	# shellcheck disable=SC2086 # the figures are word lists
+	med[$key]=$(median ${figures[$key]})
+done
+
+# Module / upstream in the same configuration, per operation.
+pair() { # module-config upstream-config text
+	local op
+	printf '  %-30s' "$3"
+	for op in "${op_names[@]}"; do
+		printf ' %s %s' "$op" "$(ratio "${med[$1:$op]}" "${med[$2:$op]}")"
+	done
+	echo
+}
+
+{
+	echo
+	echo "per operation; ratio to the base"
+	printf '%-28s %8s %6s %8s %6s %8s %6s\n' configuration update ratio link ratio unlink ratio
+	for c in base pipe_other pipe armed queue pipe64 queue64; do
+		printf '%-28s' "${label[$c]}"
+		for op in "${op_names[@]}"; do
+			printf ' %8s %6s' "${med[$c:$op]}" "$(ratio "${med[$c:$op]}" "${med[base:$op]}")"
+		done
+		echo
+	done
+	echo "module / upstream, same configuration:"
+	pair armed pipe_other "armed vs pipe, another key"
+	pair queue pipe "1 queue vs 1 pipe"
+	pair queue64 pipe64 "64 queues vs 64 pipes"
+	echo "posting cost per record ((64 watchers - 1 watcher) / 63):"
+	printf '  %-30s' "upstream (pipe)"
+	for op in "${op_names[@]}"; do
+		printf ' %s %.1f' "$op" "$(awk -v a="${med[pipe64:$op]}" -v b="${med[pipe:$op]}" 'BEGIN { print (a - b) / 63 }')"
+	done
+	echo
+	printf '  %-30s' "module (queue)"
+	for op in "${op_names[@]}"; do
+		printf ' %s %.1f' "$op" "$(awk -v a="${med[queue64:$op]}" -v b="${med[queue:$op]}" 'BEGIN { print (a - b) / 63 }')"
+	done
+	echo
+	printf '  %-30s' "module / upstream"
+	for op in "${op_names[@]}"; do
+		printf ' %s %s' "$op" "$(awk -v m1="${med[queue:$op]}" -v m64="${med[queue64:$op]}" \
+			-v p1="${med[pipe:$op]}" -v p64="${med[pipe64:$op]}" \
+			'BEGIN { printf "%.3f", (m64 - m1) / (p64 - p1) }')"
+	done
+	echo
+	echo
+	echo "consumption per record (16-byte key records, fills of 512); ratio to the pipe's read() with the same buffer"
+	printf '%-30s %8s %6s\n' method ns ratio
+	for m in "${methods[@]}"; do
+		base=pipe_read4k
+		[[ $m == *64k ]] && base=pipe_read64k
+		printf '%-30s %8s %6s\n' "${method_label[$m]}" "${med[consume:$m]}" \
+			"$(ratio "${med[consume:$m]}" "${med[consume:$base]}")"
+	done
+	echo
+	echo "module's key hooks after the last run with the module: ${hook_state:-?}"
+	echo "per round (p10):"
+	for c in "${configs[@]}"; do
+		for name in "${op_names[@]}" "${methods[@]}"; do
+			[[ -n ${figures[$c:$name]:-} ]] || continue
+			printf '  %-28s %-13s %s\n' "${label[$c]}" "$name" "${figures[$c:$name]}"
+		done
+	done
+} | tee -a "$report"
