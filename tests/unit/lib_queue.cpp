@@ -196,3 +196,45 @@ TEST_CASE("without the module or notification pipes the device error is reported
     sys.pipe_errno = 0;
     CHECK_THROWS_WITH(wq::Queue(o), Catch::Contains("modprobe watch_queue"));
 }
+
+TEST_CASE("a closed queue fails every call with EBADF, never touching a descriptor") {
+    FakeSys sys;
+    wq::Queue opened(with(sys));
+    wq::Queue moved(std::move(opened));
+    CHECK(moved.is_open());
+    CHECK(moved.fd() == FakeSys::device_fd);
+    wq::Queue closed_by_call(std::move(moved));
+    closed_by_call.close();
+    CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
+    const std::size_t ioctls = sys.ioctls.size();
+
+    wq::Queue never_opened;
+    // NOLINTNEXTLINE(bugprone-use-after-move,clang-analyzer-cplusplus.Move): closed by the move
+    for (wq::Queue* q : {&never_opened, &opened, &closed_by_call}) {
+        CHECK_FALSE(q->is_open());
+        CHECK(q->fd() == -1);
+        std::error_code ec;
+        q->watch_key(1, 0, ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        q->watch_filesystem(7, 0, ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        q->watch_devices(0, ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        (void)q->info(ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        (void)q->batch(ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        std::vector<std::byte> space(256);
+        CHECK(q->read(space, ec).size_bytes() == 0);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        CHECK_FALSE(q->wait(std::chrono::milliseconds(0), ec));
+        CHECK(ec == std::errc::bad_file_descriptor);
+        q->sync(ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        CHECK_THROWS_WITH(q->watch_mounts(7, 0), Catch::StartsWith("watching mounts: "));
+        CHECK_THROWS_AS(q->batch(), wq::error);
+        q->close(); // again: nothing happens
+    }
+    CHECK(sys.ioctls.size() == ioctls);
+    CHECK(sys.closed.size() == 1);
+}

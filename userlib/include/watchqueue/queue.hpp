@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <system_error>
@@ -70,10 +71,15 @@ struct RingInfo {
     std::uint64_t data_off = 0;
 };
 
+namespace detail {
+struct QueueState;
+struct QueueAccess;
+} // namespace detail
+
 class Queue {
 public:
     // A closed queue (to move an open one into).
-    Queue() noexcept = default;
+    Queue() noexcept;
     // Opens and sizes a queue (256 notes unless options say otherwise).
     // Throws watchqueue::error; a missing device says how to load the module.
     explicit Queue(const QueueOptions& options);
@@ -85,10 +91,14 @@ public:
     Queue& operator=(Queue&& other) noexcept;
     ~Queue();
 
-    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
-    // The descriptor to add to the caller's poll/epoll set (POLLIN).
-    [[nodiscard]] int fd() const noexcept { return fd_; }
-    [[nodiscard]] Backend backend() const noexcept { return backend_; }
+    [[nodiscard]] bool is_open() const noexcept;
+    // The descriptor to add to the caller's poll/epoll set (POLLIN); -1 if
+    // closed.
+    [[nodiscard]] int fd() const noexcept;
+    // Backend::device or Backend::pipe (Backend::device if closed).
+    [[nodiscard]] Backend backend() const noexcept;
+    // Unmaps the ring and closes the descriptors; every call but close()
+    // and the move assignment then fails with EBADF.
     void close() noexcept;
 
     void set_filter(const Filter& filter);
@@ -161,26 +171,11 @@ public:
     void sync(std::error_code& ec) noexcept;
 
 private:
-    void open(const QueueOptions& options, std::error_code& ec) noexcept;
-    void open_pipe(const QueueOptions& options, std::error_code& ec) noexcept;
-    void size(const QueueOptions& options, std::error_code& ec) noexcept;
-    void map(std::error_code& ec) noexcept;
-    void unmap() noexcept;
-    void watch_devices_ioctl(int blk_fd, int watch_id, std::error_code& ec) noexcept;
-    void watch_fd_ioctl(unsigned long request, int fd, int watch_id, std::error_code& ec) noexcept;
-    [[nodiscard]] std::string watch_context(const char* what) const;
-    int ioctl(unsigned long request, std::uintptr_t arg, std::error_code& ec) noexcept;
+    friend struct detail::QueueAccess;
+    explicit Queue(std::unique_ptr<detail::QueueState> state) noexcept;
 
-    Sys* sys_ = nullptr;
-    int fd_ = -1;
-    int pipe_write_fd_ = -1; // the notification pipe's write end, kept open
-    Backend backend_ = Backend::device;
-    std::string path_;
-    void* consumer_map_ = nullptr;
-    std::size_t consumer_len_ = 0;
-    void* producer_map_ = nullptr;
-    std::size_t producer_len_ = 0;
-    RingView ring_;
+    // Everything else, so that the class's layout never changes.
+    std::unique_ptr<detail::QueueState> state_;
 };
 
 } // namespace watchqueue
