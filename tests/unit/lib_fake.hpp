@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// A fake of the system calls libwatchqueue makes (its Sys seam): a device
+// A fake of the system calls libwatchqueue makes (its private Sys seam,
+// userlib/src/sys.hpp): a device
 // with a ring in memory laid out as the kernel lays it out (a power-of-two
 // data area mapped twice back to back), ioctls recorded, read() served from
 // a byte queue, poll() answered from the ring's state.
@@ -17,6 +18,7 @@
 
 #include <linux/wq_dev.h>
 
+#include "sys.hpp" // the library's private seam
 #include <watchqueue/watchqueue.hpp>
 
 namespace libtest {
@@ -78,7 +80,7 @@ struct IoctlCall {
     std::uintptr_t value = 0;   // the raw argument
 };
 
-class FakeSys final : public watchqueue::Sys {
+class FakeSys final : public watchqueue::detail::Sys {
 public:
     static constexpr int device_fd = 42;
     static constexpr int pipe_read_fd = 50;
@@ -122,13 +124,14 @@ public:
     [[nodiscard]] std::size_t ioctl_count(unsigned long request) const noexcept;
 };
 
-// Queue options that send the queue's system calls to @sys.
-inline watchqueue::QueueOptions with(FakeSys& sys,
-                                     watchqueue::Backend backend = watchqueue::Backend::automatic) {
-    watchqueue::QueueOptions o;
-    o.sys = &sys;
-    o.backend = backend;
-    return o;
+// A queue opened with @options whose system calls go to @sys (which must
+// outlive it); throws as Queue's constructor does, or reports in @ec.
+inline watchqueue::Queue open(FakeSys& sys, const watchqueue::QueueOptions& options = {}) {
+    return watchqueue::detail::open_queue(options, sys);
+}
+inline watchqueue::Queue open(FakeSys& sys, const watchqueue::QueueOptions& options,
+                              std::error_code& ec) {
+    return watchqueue::detail::open_queue(options, sys, ec);
 }
 
 // A recorded ioctl's argument as T; throws (failing the test) if there was

@@ -9,12 +9,18 @@
 namespace wq = watchqueue;
 using libtest::arg_of;
 using libtest::FakeSys;
-using libtest::with;
+
+// The seam is the library's own: QueueOptions has no way to pass one in.
+template <class Options>
+concept takes_a_seam = requires(Options o) {
+    o.sys;
+};
+static_assert(!takes_a_seam<wq::QueueOptions>);
 
 TEST_CASE("open sizes the queue in notes by default, or in bytes") {
     FakeSys sys;
     {
-        wq::Queue q(with(sys));
+        wq::Queue q = libtest::open(sys);
         CHECK(q.fd() == FakeSys::device_fd);
         CHECK(q.backend() == wq::Backend::device);
         CHECK(sys.opened.at(0) == "/dev/watch_queue");
@@ -26,9 +32,7 @@ TEST_CASE("open sizes the queue in notes by default, or in bytes") {
     CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
 
     FakeSys bytes_sys;
-    auto o = with(bytes_sys);
-    o.ring_bytes = 1 << 20;
-    wq::Queue q(o);
+    wq::Queue q = libtest::open(bytes_sys, {.ring_bytes = 1 << 20});
     CHECK(arg_of<__u64>(bytes_sys.last_ioctl(WQ_IOC_SET_RING_BYTES)) == 1 << 20);
     CHECK_FALSE(bytes_sys.last_ioctl(WQ_IOC_SET_SIZE));
 }
@@ -37,7 +41,7 @@ TEST_CASE("a missing device says how to load the module") {
     FakeSys sys;
     sys.open_errno = ENOENT;
     try {
-        wq::Queue q(with(sys));
+        wq::Queue q = libtest::open(sys);
         FAIL("no exception");
     } catch (const wq::error& e) {
         CHECK(e.code() == std::errc::no_such_file_or_directory);
@@ -45,7 +49,7 @@ TEST_CASE("a missing device says how to load the module") {
                                              "`modprobe watch_queue`"));
     }
     std::error_code ec;
-    wq::Queue q(with(sys), ec);
+    wq::Queue q = libtest::open(sys, {}, ec);
     CHECK(ec == std::errc::no_such_file_or_directory);
     CHECK_FALSE(q.is_open());
 }
@@ -54,7 +58,7 @@ TEST_CASE("other open errors are reported with the path") {
     FakeSys sys;
     sys.open_errno = EMFILE;
     try {
-        wq::Queue q(with(sys));
+        wq::Queue q = libtest::open(sys);
         FAIL("no exception");
     } catch (const wq::error& e) {
         CHECK(e.code() == std::errc::too_many_files_open);
@@ -66,7 +70,7 @@ TEST_CASE("a sizing error closes the descriptor") {
     FakeSys sys;
     sys.ioctl_errno[WQ_IOC_SET_SIZE] = ENOSPC;
     std::error_code ec;
-    wq::Queue q(with(sys), ec);
+    wq::Queue q = libtest::open(sys, {}, ec);
     CHECK(ec == std::errc::no_space_on_device);
     CHECK_FALSE(q.is_open());
     CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
@@ -74,7 +78,7 @@ TEST_CASE("a sizing error closes the descriptor") {
 
 TEST_CASE("watches and filters use the device's ioctls") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     q.watch_key(wq::key_spec::session, 3);
     auto wk = arg_of<wq_watch_key>(sys.last_ioctl(WQ_IOC_WATCH_KEY));
     CHECK(wk.key == -3);
@@ -120,7 +124,7 @@ TEST_CASE("watches and filters use the device's ioctls") {
 
 TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     sys.ring.post(libtest::key_record(wq::KeySubtype::revoked, 77, 0));
     CHECK(q.wait(std::chrono::milliseconds(0)));
     {
@@ -139,7 +143,7 @@ TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
 TEST_CASE("a ring description that does not add up is refused") {
     FakeSys sys;
     sys.ioctl_errno[WQ_IOC_GET_INFO] = ENODATA;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     std::error_code ec;
     (void)q.batch(ec);
     CHECK(ec == std::errc::no_message_available);
@@ -148,7 +152,7 @@ TEST_CASE("a ring description that does not add up is refused") {
 
 TEST_CASE("read() fallback: the same records, EAGAIN is no record") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     auto buf = libtest::key_record(wq::KeySubtype::updated, 5, 0);
     const auto loss = libtest::loss_record(2);
     buf.insert(buf.end(), loss.begin(), loss.end());
@@ -165,7 +169,7 @@ TEST_CASE("without the module, key watches go through a notification pipe") {
     FakeSys sys;
     sys.open_errno = ENOENT;
     sys.pipe_errno = 0;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     CHECK(q.backend() == wq::Backend::pipe);
     CHECK(q.fd() == FakeSys::pipe_read_fd);
     CHECK((sys.pipe_flags & O_EXCL) != 0); // O_NOTIFICATION_PIPE
@@ -190,16 +194,15 @@ TEST_CASE("without the module or notification pipes the device error is reported
     FakeSys sys;
     sys.open_errno = ENOENT;
     sys.pipe_errno = ENOPKG;
-    CHECK_THROWS_WITH(wq::Queue(with(sys)), Catch::Contains("modprobe watch_queue"));
-    auto o = with(sys);
-    o.backend = wq::Backend::device;
+    CHECK_THROWS_WITH(libtest::open(sys), Catch::Contains("modprobe watch_queue"));
     sys.pipe_errno = 0;
-    CHECK_THROWS_WITH(wq::Queue(o), Catch::Contains("modprobe watch_queue"));
+    CHECK_THROWS_WITH(libtest::open(sys, {.backend = wq::Backend::device}),
+                      Catch::Contains("modprobe watch_queue"));
 }
 
 TEST_CASE("a closed queue fails every call with EBADF, never touching a descriptor") {
     FakeSys sys;
-    wq::Queue opened(with(sys));
+    wq::Queue opened = libtest::open(sys);
     wq::Queue moved(std::move(opened));
     CHECK(moved.is_open());
     CHECK(moved.fd() == FakeSys::device_fd);

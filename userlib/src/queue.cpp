@@ -133,7 +133,7 @@ void open(detail::QueueState& q, const QueueOptions& options, std::error_code& e
 
 // Opens a queue; nullptr with @ec set on failure, @tried saying which
 // backend failed.
-std::unique_ptr<detail::QueueState> open_state(const QueueOptions& options, Sys& sys,
+std::unique_ptr<detail::QueueState> open_state(const QueueOptions& options, detail::Sys& sys,
                                                std::error_code& ec, Backend& tried) noexcept {
     std::unique_ptr<detail::QueueState> q(new (std::nothrow) detail::QueueState(sys));
     if (!q) {
@@ -254,15 +254,15 @@ void QueueState::unmap() noexcept {
     ring = RingView{};
 }
 
-Queue QueueAccess::open(const QueueOptions& options, Sys& sys, std::error_code& ec) noexcept {
+Queue open_queue(const QueueOptions& options, Sys& sys, std::error_code& ec) noexcept {
     Backend tried{};
-    return Queue(open_state(options, sys, ec, tried));
+    return QueueAccess::make(open_state(options, sys, ec, tried));
 }
 
-Queue QueueAccess::open(const QueueOptions& options, Sys& sys) {
+Queue open_queue(const QueueOptions& options, Sys& sys) {
     std::error_code ec;
     Backend tried{};
-    Queue q(open_state(options, sys, ec, tried));
+    Queue q = QueueAccess::make(open_state(options, sys, ec, tried));
     if (ec) {
         throw error(ec, tried == Backend::pipe ? std::string("setting up a notification pipe")
                                                : open_error_message(options.path, ec));
@@ -277,12 +277,10 @@ Queue::Queue() noexcept = default;
 Queue::Queue(std::unique_ptr<detail::QueueState> state) noexcept : state_(std::move(state)) {}
 
 Queue::Queue(const QueueOptions& options)
-    : Queue(detail::QueueAccess::open(options,
-                                      options.sys != nullptr ? *options.sys : system_sys())) {}
+    : Queue(detail::open_queue(options, detail::system_sys())) {}
 
 Queue::Queue(const QueueOptions& options, std::error_code& ec) noexcept
-    : Queue(detail::QueueAccess::open(options, options.sys != nullptr ? *options.sys : system_sys(),
-                                      ec)) {}
+    : Queue(detail::open_queue(options, detail::system_sys(), ec)) {}
 
 Queue::Queue(Queue&& other) noexcept = default;
 Queue& Queue::operator=(Queue&& other) noexcept = default;

@@ -7,10 +7,11 @@
 #include <cstdint>
 #include <memory>
 #include <system_error>
+#include <utility>
 
+#include "sys.hpp"
 #include "watchqueue/queue.hpp"
 #include "watchqueue/ring.hpp"
-#include "watchqueue/sys.hpp"
 
 namespace watchqueue::detail {
 
@@ -56,11 +57,11 @@ inline QueueState* live(const std::unique_ptr<QueueState>& state, std::error_cod
     return state.get();
 }
 
-// Makes Queues from states (Queue's constructor from one is private).
+// Makes a Queue of a state (Queue's constructor from one is private).
 struct QueueAccess {
-    // Opens a queue whose system calls go to @sys.
-    static Queue open(const QueueOptions& options, Sys& sys, std::error_code& ec) noexcept;
-    static Queue open(const QueueOptions& options, Sys& sys);
+    static Queue make(std::unique_ptr<QueueState> state) noexcept {
+        return Queue(std::move(state));
+    }
 };
 
 } // namespace watchqueue::detail

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The libc-backed system-call seam.
-#include "watchqueue/sys.hpp"
+#include "sys.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-namespace watchqueue {
+namespace watchqueue::detail {
 namespace {
 
 constexpr long keyctl_watch_key_op = 32; // KEYCTL_WATCH_KEY (5.8+)
@@ -47,4 +47,4 @@ Sys& system_sys() noexcept {
     return sys;
 }
 
-} // namespace watchqueue
+} // namespace watchqueue::detail

@@ -15,7 +15,6 @@
 #include "filter.hpp"
 #include "records.hpp"
 #include "ring.hpp"
-#include "sys.hpp"
 
 namespace watchqueue {
 
@@ -45,7 +44,6 @@ struct QueueOptions {
     std::uint64_t ring_bytes = 0; // device only; 0: not given
     Backend backend = Backend::automatic;
     std::string path = device_path;
-    Sys* sys = nullptr; // nullptr: system_sys()
 };
 
 // WQ_FEATURE_* bits of RingInfo::features.

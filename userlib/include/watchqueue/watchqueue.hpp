@@ -9,6 +9,5 @@
 #include "record.hpp"             // IWYU pragma: export
 #include "records.hpp"            // IWYU pragma: export
 #include "ring.hpp"               // IWYU pragma: export
-#include "sys.hpp"                // IWYU pragma: export
 #include "udev.hpp"               // IWYU pragma: export
 #include <watchqueue/version.hpp> // IWYU pragma: export (generated)
