@@ -72,7 +72,7 @@ TEST_CASE("synthetic records arrive through batches of the mapped ring", "[lib][
     const auto recs = drain(q, keep);
     REQUIRE(recs.size() == 200);
     for (std::size_t i = 0; i < recs.size(); ++i) {
-        CHECK(recs[i].type == WQT_TYPE);
+        CHECK(recs[i].raw_type() == WQT_TYPE);
         CHECK(recs[i].subtype == 5);
         CHECK(recs[i].watch_id() == 7);
         CHECK(recs[i].length() == 24);
@@ -93,7 +93,7 @@ TEST_CASE("read() gives the same records", "[lib][read]") {
     wq::Records records = q.read(buf);
     std::uint32_t expect = 0;
     for (const wq::Record& rec : records) {
-        CHECK(rec.type == WQT_TYPE);
+        CHECK(rec.raw_type() == WQT_TYPE);
         CHECK(rec.watch_id() == 2);
         CHECK(seq_of(rec) == expect++);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libwatchqueue: decoding of single records and their framing checks.
 #include <cstring>
+#include <type_traits>
 
 #include "lib_fake.hpp"
 #include "wq_catch.hpp"
@@ -34,7 +35,7 @@ wq::record_errc error_of(const std::vector<std::byte>& buf) {
 TEST_CASE("key records decode with subtype, key and aux") {
     const auto buf = libtest::key_record(wq::KeySubtype::linked, 1234, 5678, 7);
     const wq::Record rec = wq::decode_record(span_of(buf));
-    CHECK(rec.type == WQ_TYPE_KEY);
+    CHECK(rec.type == wq::Type::key);
     CHECK(rec.watch_id() == 7);
     CHECK(rec.length() == 16);
     CHECK(rec.bytes.size() == 16);
@@ -43,6 +44,18 @@ TEST_CASE("key records decode with subtype, key and aux") {
     CHECK(key.key == 1234);
     CHECK(key.aux == 5678);
     CHECK(wq::subtype_name(key.subtype) == "link");
+}
+
+TEST_CASE("the type is a Type that holds any 24-bit value") {
+    STATIC_REQUIRE(std::is_same_v<decltype(wq::Record::type), wq::Type>);
+    STATIC_REQUIRE(std::is_same_v<std::underlying_type_t<wq::Type>, std::uint32_t>);
+    const auto buf = make_record(0xffffff, 0, 0);
+    const wq::Record rec = wq::decode_record(span_of(buf));
+    CHECK(rec.raw_type() == 0xffffff);
+    CHECK(wq::type_name(wq::Type::meta) == "meta");
+    CHECK(wq::type_name(wq::Type::superblock) == "fs");
+    CHECK(wq::type_name(wq::Type::mount) == "mount");
+    CHECK(wq::type_name(std::uint32_t{WQ_TYPE_BLOCK}) == "block"); // raw numbers too
 }
 
 TEST_CASE("meta records: loss with count, removal with and without id") {
@@ -108,7 +121,9 @@ TEST_CASE("unknown types and subtypes pass through raw") {
     const auto buf = make_record(0x7e57, 9, 1, std::vector<std::byte>(24, std::byte{0xab}));
     const auto rec = wq::decode_record(span_of(buf));
     CHECK(std::holds_alternative<wq::RawEvent>(rec.event));
-    CHECK(rec.type == 0x7e57);
+    CHECK(rec.raw_type() == 0x7e57);
+    CHECK(rec.type == static_cast<wq::Type>(0x7e57)); // kept, though not an enumerator
+    CHECK(wq::type_name(rec.type) == "?");
     CHECK(rec.subtype == 9);
     CHECK(rec.payload().size() == 24);
     CHECK(rec.payload()[0] == std::byte{0xab});

@@ -58,7 +58,7 @@ TEST_CASE("read-only transitions of a filesystem: 16 bytes, flags from info") {
     const auto buf = libtest::sb_record(SB::readonly, dev, WQ_SB_IS_NOW_RO, 4);
     REQUIRE(buf.size() == 16);
     const wq::Record rec = wq::decode_record(span_of(buf));
-    CHECK(rec.type == WQ_TYPE_SUPERBLOCK);
+    CHECK(rec.type == wq::Type::superblock);
     CHECK(rec.watch_id() == 4);
     const auto& ro = std::get<wq::SuperblockEvent>(rec.event);
     CHECK(ro.subtype == SB::readonly);
@@ -149,7 +149,7 @@ TEST_CASE("mount records: ids from the ABI's fields, flags from info, every subt
         libtest::mount_record(MS::new_mount, 311, 29, WQ_MOUNT_IN_SUBTREE | WQ_MOUNT_IS_NOW_RO, 6);
     REQUIRE(buf.size() == 24);
     const wq::Record rec = wq::decode_record(span_of(buf));
-    CHECK(rec.type == WQ_TYPE_MOUNT);
+    CHECK(rec.type == wq::Type::mount);
     CHECK(rec.watch_id() == 6);
     const auto& ev = std::get<wq::MountEvent>(rec.event);
     CHECK(ev.subtype == MS::new_mount);

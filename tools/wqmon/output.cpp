@@ -296,7 +296,7 @@ std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
                             mount_details(ev, label_of(labels, rec.watch_id())));
             },
             [&](const wq::RawEvent&) {
-                return line("RAW", ts, fmt::format("{:#x}/{}", rec.type, rec.subtype),
+                return line("RAW", ts, fmt::format("{:#x}/{}", rec.raw_type(), rec.subtype),
                             fmt::format("{} bytes", rec.length()));
             },
         },
@@ -355,7 +355,7 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
                    },
                    [&](const wq::RawEvent&) {
                        j["type"] = "raw";
-                       j["record_type"] = rec.type;
+                       j["record_type"] = rec.raw_type();
                        j["subtype"] = rec.subtype;
                        j["length"] = rec.length();
                    },

@@ -170,7 +170,7 @@ std::optional<Record> decode_record(Bytes buf, std::error_code& ec) noexcept {
         ec = record_errc::truncated;
         return std::nullopt;
     }
-    return Record{hdr.type, hdr.subtype, hdr.info, rec, *event};
+    return Record{static_cast<Type>(hdr.type), hdr.subtype, hdr.info, rec, *event};
 }
 
 Record decode_record(Bytes buf) {
@@ -221,10 +221,11 @@ std::string_view subtype_name(MountSubtype s) noexcept {
     return i < names.size() ? names.at(i) : "?";
 }
 
-std::string_view type_name(std::uint32_t type) noexcept {
+std::string_view type_name(Type type) noexcept {
     static constexpr std::array<std::string_view, 6> names = {"meta", "key", "block",
                                                               "usb",  "fs",  "mount"};
-    return type < names.size() ? names.at(type) : "?";
+    const auto i = static_cast<std::size_t>(type);
+    return i < names.size() ? names.at(i) : "?";
 }
 
 } // namespace watchqueue

@@ -15,7 +15,8 @@
 
 namespace watchqueue {
 
-// Record types (the ABI's WQ_TYPE_*).
+// Record types (the ABI's WQ_TYPE_*).  A Type may hold any 24-bit value,
+// not only these: records of types this library does not know keep theirs.
 enum class Type : std::uint32_t {
     meta = 0,
     key = 1,
@@ -146,12 +147,16 @@ inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t record_max = 120;
 
 struct Record {
-    std::uint32_t type = 0;    // 24 bits
+    Type type{};               // 24 bits; possibly none of the enumerators
     std::uint32_t subtype = 0; // 8 bits
     std::uint32_t info = 0;
     std::span<const std::byte> bytes; // the whole record, header included
     Event event;
 
+    // The type as a number, for types this library has no name for.
+    [[nodiscard]] std::uint32_t raw_type() const noexcept {
+        return static_cast<std::uint32_t>(type);
+    }
     [[nodiscard]] std::size_t length() const noexcept { return info & 0x7fU; }
     [[nodiscard]] unsigned watch_id() const noexcept { return (info >> 8) & 0xffU; }
     [[nodiscard]] unsigned type_info() const noexcept { return info >> 16; }
@@ -180,6 +185,9 @@ std::string_view subtype_name(UsbSubtype s) noexcept;
 std::string_view subtype_name(SuperblockSubtype s) noexcept;
 std::string_view subtype_name(MountSubtype s) noexcept;
 // "meta", "key", "block", "usb", "fs" (superblock), "mount"; "?" if unknown.
-std::string_view type_name(std::uint32_t type) noexcept;
+std::string_view type_name(Type type) noexcept;
+inline std::string_view type_name(std::uint32_t type) noexcept {
+    return type_name(static_cast<Type>(type));
+}
 
 } // namespace watchqueue
