@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 #include <wq_test_uapi.h>
@@ -48,6 +49,13 @@ std::vector<wq::Record> drain(wq::Queue& q, std::vector<std::vector<std::byte>>&
     }
 }
 
+// True if the library decodes no event of @rec (the test module's type).
+bool is_raw(const wq::Record& rec) {
+    return wq::visit(
+        [](const auto& ev) { return std::is_same_v<std::decay_t<decltype(ev)>, wq::RawEvent>; },
+        rec);
+}
+
 long keyctl(int op, unsigned long a2 = 0, unsigned long a3 = 0, unsigned long a4 = 0) {
     return ::syscall(SYS_keyctl, op, a2, a3, a4, 0);
 }
@@ -76,7 +84,7 @@ TEST_CASE("synthetic records arrive through batches of the mapped ring", "[lib][
         CHECK(recs[i].subtype == 5);
         CHECK(recs[i].watch_id() == 7);
         CHECK(recs[i].length() == 24);
-        CHECK(std::holds_alternative<wq::RawEvent>(recs[i].event));
+        CHECK(is_raw(recs[i]));
         CHECK(seq_of(recs[i]) == i);
     }
     CHECK(q.ring().empty());
@@ -117,7 +125,7 @@ TEST_CASE("overflow: a loss record with the count, the total on the producer pag
     std::uint64_t reported = 0;
     std::size_t data = 0;
     for (const wq::Record& rec : recs) {
-        if (const auto* loss = std::get_if<wq::LossEvent>(&rec.event)) {
+        if (const auto loss = wq::as_loss(rec)) {
             REQUIRE(loss->count);
             reported += *loss->count;
         } else {
@@ -154,7 +162,7 @@ TEST_CASE("removal: the object's id and the watch id", "[lib][removal]") {
     const auto recs = drain(q, keep);
     REQUIRE(recs.size() == 1);
     CHECK(recs[0].watch_id() == 9);
-    CHECK(std::get<wq::RemovalEvent>(recs[0].event).id == wqt::object_id(4));
+    CHECK(wq::as_removal(recs[0]).value().id == wqt::object_id(4));
 }
 
 TEST_CASE("key watches: real key changes decode as key events", "[lib][keys]") {
@@ -177,16 +185,16 @@ TEST_CASE("key watches: real key changes decode as key events", "[lib][keys]") {
         q.wait(100ms);
     }
     REQUIRE(recs.size() >= 3);
-    const auto& link = std::get<wq::KeyEvent>(recs[0].event);
+    const auto link = wq::as_key(recs[0]).value();
     CHECK(link.subtype == wq::KeySubtype::linked);
     CHECK(link.key == ring);
     CHECK(link.aux == static_cast<std::uint32_t>(key));
     CHECK(recs[0].watch_id() == 1);
-    const auto& upd = std::get<wq::KeyEvent>(recs[1].event);
+    const auto upd = wq::as_key(recs[1]).value();
     CHECK(upd.subtype == wq::KeySubtype::updated);
     CHECK(upd.key == key);
     CHECK(recs[1].watch_id() == 2);
-    CHECK(std::get<wq::KeyEvent>(recs[2].event).subtype == wq::KeySubtype::revoked);
+    CHECK(wq::as_key(recs[2]).value().subtype == wq::KeySubtype::revoked);
 
     const std::int32_t other = add_user_key("lib-test-2", "x", KEY_SPEC_SESSION_KEYRING);
     q.watch_key(other, 3);
@@ -243,7 +251,7 @@ TEST_CASE("the global device watch needs nothing but root here", "[lib][devices]
     std::vector<std::vector<std::byte>> keep;
     const auto recs = drain(q, keep);
     REQUIRE(recs.size() == 1);
-    CHECK(std::holds_alternative<wq::RemovalEvent>(recs[0].event));
+    CHECK(wq::as_removal(recs[0]));
 }
 
 // The pipe backend against the kernel's own notification pipes. Stock
@@ -272,8 +280,8 @@ TEST_CASE("Backend::pipe: key events through the kernel's notification pipe", "[
     wq::Records recs = q.read(buffer);
     const std::optional<wq::Record> rec = recs.next();
     REQUIRE(rec.has_value());
-    const auto* upd = std::get_if<wq::KeyEvent>(&rec->event);
-    REQUIRE(upd != nullptr);
+    const auto upd = wq::as_key(*rec);
+    REQUIRE(upd);
     CHECK(upd->subtype == wq::KeySubtype::updated);
     CHECK(upd->key == key);
     CHECK(rec->watch_id() == 7);

@@ -14,6 +14,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <linux/wq_dev.h>
@@ -39,6 +40,16 @@ std::vector<std::byte> sb_error_record(watchqueue::SuperblockSubtype s, std::uin
 std::vector<std::byte> mount_record(watchqueue::MountSubtype s, std::uint64_t mount,
                                     std::uint64_t parent, std::uint32_t flags = 0,
                                     std::uint32_t watch_id = 0);
+// True if visit() passes @rec's event as a RawEvent: a type or subtype the
+// library does not decode.
+inline bool is_raw(const watchqueue::Record& rec) {
+    return watchqueue::visit(
+        [](const auto& ev) {
+            return std::is_same_v<std::decay_t<decltype(ev)>, watchqueue::RawEvent>;
+        },
+        rec);
+}
+
 // A header with an arbitrary info (length) and @total bytes.
 std::vector<std::byte> raw_header(std::uint32_t type, std::uint32_t info, std::size_t total);
 

@@ -131,7 +131,7 @@ TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
         wq::Batch batch = q.batch();
         const auto rec = batch.next();
         REQUIRE(rec);
-        CHECK(std::get<wq::KeyEvent>(rec->event).subtype == wq::KeySubtype::revoked);
+        CHECK(wq::as_key(*rec).value().subtype == wq::KeySubtype::revoked);
     }
     CHECK(sys.ring.tail() == 16);
     CHECK_FALSE(q.wait(std::chrono::milliseconds(0)));
@@ -159,8 +159,8 @@ TEST_CASE("read() fallback: the same records, EAGAIN is no record") {
     sys.reads.push_back(buf);
     std::vector<std::byte> space(4096);
     wq::Records records = q.read(space);
-    CHECK(std::get<wq::KeyEvent>(records.next()->event).key == 5);
-    CHECK(std::get<wq::LossEvent>(records.next()->event).count == 2U);
+    CHECK(wq::as_key(*records.next()).value().key == 5);
+    CHECK(wq::as_loss(*records.next()).value().count == 2U);
     CHECK_FALSE(records.next());
     CHECK(q.read(space).size_bytes() == 0);
 }

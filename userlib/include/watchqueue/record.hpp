@@ -1,17 +1,34 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Typed records.  A Record is a view of one record in place (in the mapped
-// ring or a read() buffer): its header, its bytes and the decoded event.
-// Views into the ring (bytes, UsbEvent::name) stay valid until the batch
-// that produced them is committed.
+// ring or a read() buffer): its header fields and its bytes.  Its event is
+// decoded on request, by as_key(), as_block(), ... or visit().  Views into
+// the ring (bytes, UsbEvent::name) stay valid until the batch that produced
+// them is committed.
+//
+// ABI: how a new record type is added without breaking programs built
+// against an older libwatchqueue (README, "ABI policy").
+//  * Record's layout is fixed: the header's fields and a span of bytes.
+//    It holds no decoded event, so a new type changes nothing in it.
+//  * Each event type has its own struct and its own decoding function
+//    exported by the library (as_key(), ...).  A new type is a new struct
+//    and a new as_*() function: symbols are only added, and a program
+//    built before sees the new records as they were, as records of a type
+//    it does not know (RawEvent in visit()).
+//  * visit() is a template compiled into the caller: it dispatches on the
+//    types the caller's header knew.
+//  * An event struct, Record and the other types of the public headers
+//    never change within one soname.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <system_error>
-#include <variant>
+#include <type_traits>
+#include <utility>
 
 namespace watchqueue {
 
@@ -137,11 +154,9 @@ struct MountEvent {
     bool is_now_ro = false;      // new_mount, readonly: the mount is now read-only
 };
 
-// A record of a type or subtype this library does not decode.
+// What visit() passes for a record of a type or subtype the caller's
+// header does not decode: the Record has its type, subtype and bytes.
 struct RawEvent {};
-
-using Event = std::variant<LossEvent, RemovalEvent, KeyEvent, BlockEvent, UsbEvent, SuperblockEvent,
-                           MountEvent, RawEvent>;
 
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t record_max = 120;
@@ -151,7 +166,6 @@ struct Record {
     std::uint32_t subtype = 0; // 8 bits
     std::uint32_t info = 0;
     std::span<const std::byte> bytes; // the whole record, header included
-    Event event;
 
     // The type as a number, for types this library has no name for.
     [[nodiscard]] std::uint32_t raw_type() const noexcept {
@@ -172,6 +186,65 @@ struct Record {
 // type's struct) gives a record_errc.
 std::optional<Record> decode_record(std::span<const std::byte> buf, std::error_code& ec) noexcept;
 Record decode_record(std::span<const std::byte> buf);
+
+// The record's event, if it is a record of that type and of a subtype the
+// library knows (nullopt otherwise).  Each reads only rec.bytes: a Record
+// from decode_record() (or a batch, or read()) always decodes; a shorter
+// hand-made one gives nullopt.
+std::optional<LossEvent> as_loss(const Record& rec) noexcept;
+std::optional<RemovalEvent> as_removal(const Record& rec) noexcept;
+std::optional<KeyEvent> as_key(const Record& rec) noexcept;
+std::optional<BlockEvent> as_block(const Record& rec) noexcept;
+std::optional<UsbEvent> as_usb(const Record& rec) noexcept;
+std::optional<SuperblockEvent> as_superblock(const Record& rec) noexcept;
+std::optional<MountEvent> as_mount(const Record& rec) noexcept;
+
+// Calls @f with the record's event: a LossEvent, RemovalEvent, KeyEvent,
+// BlockEvent, UsbEvent, SuperblockEvent or MountEvent (as a const lvalue),
+// or a RawEvent for anything else.  As std::visit, every call of @f must
+// return the same type, which visit() returns.
+//     wq::visit(Overloaded{[](const wq::KeyEvent& ev) { ... },
+//                          [](const auto&) { ... }}, rec);
+template <class F>
+std::invoke_result_t<F, const RawEvent&> visit(F&& f, const Record& rec) {
+    switch (rec.type) {
+    case Type::meta:
+        if (const auto ev = as_loss(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        if (const auto ev = as_removal(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        break;
+    case Type::key:
+        if (const auto ev = as_key(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        break;
+    case Type::block:
+        if (const auto ev = as_block(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        break;
+    case Type::usb:
+        if (const auto ev = as_usb(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        break;
+    case Type::superblock:
+        if (const auto ev = as_superblock(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        break;
+    case Type::mount:
+        if (const auto ev = as_mount(rec)) {
+            return std::invoke(std::forward<F>(f), *ev);
+        }
+        break;
+    }
+    const RawEvent raw;
+    return std::invoke(std::forward<F>(f), raw);
+}
 
 // Short names: "inst", "upd", "link", "unlk", "clr", "rev", "inv", "attr"
 // for keys (keyctl watch's words), "medium", "io", ... for block, "add",
