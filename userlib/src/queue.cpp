@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 constexpr unsigned default_notes = 256;
@@ -273,8 +274,6 @@ Queue open_queue(const QueueOptions& options, Sys& sys) {
 } // namespace detail
 
 Queue::Queue() noexcept = default;
-
-Queue::Queue(std::unique_ptr<detail::QueueState> state) noexcept : state_(std::move(state)) {}
 
 Queue::Queue(const QueueOptions& options)
     : Queue(detail::open_queue(options, detail::system_sys())) {}
@@ -544,4 +543,5 @@ void Queue::sync() {
     check(ec, "waiting for the queue to drain");
 }
 
+} // namespace v0
 } // namespace watchqueue

@@ -9,6 +9,7 @@
 #include "watchqueue/queue.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 constexpr int max_watch_id = 255;
@@ -112,4 +113,5 @@ void Queue::unwatch_mounts(int dir_fd) {
     check(ec, context(state_, "removing a mount watch"));
 }
 
+} // namespace v0
 } // namespace watchqueue

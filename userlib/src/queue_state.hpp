@@ -13,7 +13,9 @@
 #include "watchqueue/queue.hpp"
 #include "watchqueue/ring.hpp"
 
-namespace watchqueue::detail {
+namespace watchqueue {
+inline namespace v0 {
+namespace detail {
 
 struct QueueState {
     explicit QueueState(Sys& s) noexcept : sys(s) {}
@@ -57,11 +59,15 @@ inline QueueState* live(const std::unique_ptr<QueueState>& state, std::error_cod
     return state.get();
 }
 
-// Makes a Queue of a state (Queue's constructor from one is private).
+// Makes a Queue of a state (Queue::state_ is private).
 struct QueueAccess {
     static Queue make(std::unique_ptr<QueueState> state) noexcept {
-        return Queue(std::move(state));
+        Queue q;
+        q.state_ = std::move(state);
+        return q;
     }
 };
 
-} // namespace watchqueue::detail
+} // namespace detail
+} // namespace v0
+} // namespace watchqueue

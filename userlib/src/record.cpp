@@ -14,6 +14,7 @@
 #include "watchqueue/error.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 using Bytes = std::span<const std::byte>;
@@ -256,4 +257,5 @@ std::string_view type_name(Type type) noexcept {
     return i < names.size() ? names.at(i) : "?";
 }
 
+} // namespace v0
 } // namespace watchqueue

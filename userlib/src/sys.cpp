@@ -9,7 +9,9 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-namespace watchqueue::detail {
+namespace watchqueue {
+inline namespace v0 {
+namespace detail {
 namespace {
 
 constexpr long keyctl_watch_key_op = 32; // KEYCTL_WATCH_KEY (5.8+)
@@ -47,4 +49,6 @@ Sys& system_sys() noexcept {
     return sys;
 }
 
-} // namespace watchqueue::detail
+} // namespace detail
+} // namespace v0
+} // namespace watchqueue

@@ -17,7 +17,9 @@
 
 #include "watchqueue/queue.hpp"
 
-namespace watchqueue::detail {
+namespace watchqueue {
+inline namespace v0 {
+namespace detail {
 
 class Sys {
 public:
@@ -46,8 +48,12 @@ Sys& system_sys() noexcept;
 
 // Opens a queue as Queue's constructors do, with its system calls going to
 // @sys, which must outlive the queue: the unit tests' way in.  Throws
-// watchqueue::error, or reports in @ec.
-Queue open_queue(const QueueOptions& options, Sys& sys);
-Queue open_queue(const QueueOptions& options, Sys& sys, std::error_code& ec) noexcept;
+// watchqueue::error, or reports in @ec.  Exported (the tests link the
+// shared library), but declared in no installed header.
+WATCHQUEUE_API Queue open_queue(const QueueOptions& options, Sys& sys);
+WATCHQUEUE_API Queue open_queue(const QueueOptions& options, Sys& sys,
+                                std::error_code& ec) noexcept;
 
-} // namespace watchqueue::detail
+} // namespace detail
+} // namespace v0
+} // namespace watchqueue

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 struct UdevUnref {
@@ -86,4 +87,5 @@ std::optional<DeviceInfo> describe_usb(std::string_view name) noexcept {
     }
 }
 
+} // namespace v0
 } // namespace watchqueue

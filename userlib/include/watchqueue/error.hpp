@@ -8,7 +8,10 @@
 #include <string>
 #include <system_error>
 
+#include "api.hpp"
+
 namespace watchqueue {
+inline namespace v0 {
 
 // A record or a ring position broke the framing rules of the ABI.
 enum class record_errc {
@@ -19,7 +22,7 @@ enum class record_errc {
     bad_position,  // the consumer position is not 8-aligned or too far behind
 };
 
-const std::error_category& record_category() noexcept;
+WATCHQUEUE_API const std::error_category& record_category() noexcept;
 
 inline std::error_code make_error_code(record_errc e) noexcept {
     return {static_cast<int>(e), record_category()};
@@ -27,15 +30,16 @@ inline std::error_code make_error_code(record_errc e) noexcept {
 
 // Thrown by the throwing overloads; code() is errno (system_category) or a
 // record_errc, what() says what was attempted.
-class error : public std::system_error {
+class WATCHQUEUE_API error : public std::system_error {
 public:
     using std::system_error::system_error;
 };
 
 // The message for a failure to open the device: says how to load the module
 // when the device is missing.
-std::string open_error_message(const std::string& path, std::error_code ec);
+WATCHQUEUE_API std::string open_error_message(const std::string& path, std::error_code ec);
 
+} // namespace v0
 } // namespace watchqueue
 
 template <>

@@ -11,9 +11,11 @@
 #include <system_error>
 #include <vector>
 
+#include "api.hpp"
 #include "record.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 
 inline constexpr std::size_t max_filters = 16;
 
@@ -49,22 +51,28 @@ private:
 class FilterBuilder {
 public:
     // Every subtype of @type.
-    FilterBuilder& add(std::uint32_t type, InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::uint32_t type, InfoMatch info = {});
     // The listed subtypes of @type (each 0..255).
-    FilterBuilder& add(std::uint32_t type, std::initializer_list<unsigned> subtypes,
-                       InfoMatch info = {});
-    FilterBuilder& add(std::uint32_t type, const std::bitset<256>& subtypes, InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::uint32_t type, std::initializer_list<unsigned> subtypes,
+                                      InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::uint32_t type, const std::bitset<256>& subtypes,
+                                      InfoMatch info = {});
     FilterBuilder& add(Type type, InfoMatch info = {}) {
         return add(static_cast<std::uint32_t>(type), info);
     }
-    FilterBuilder& add(std::initializer_list<KeySubtype> subtypes, InfoMatch info = {});
-    FilterBuilder& add(std::initializer_list<BlockSubtype> subtypes, InfoMatch info = {});
-    FilterBuilder& add(std::initializer_list<UsbSubtype> subtypes, InfoMatch info = {});
-    FilterBuilder& add(std::initializer_list<SuperblockSubtype> subtypes, InfoMatch info = {});
-    FilterBuilder& add(std::initializer_list<MountSubtype> subtypes, InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::initializer_list<KeySubtype> subtypes,
+                                      InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::initializer_list<BlockSubtype> subtypes,
+                                      InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::initializer_list<UsbSubtype> subtypes,
+                                      InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::initializer_list<SuperblockSubtype> subtypes,
+                                      InfoMatch info = {});
+    WATCHQUEUE_API FilterBuilder& add(std::initializer_list<MountSubtype> subtypes,
+                                      InfoMatch info = {});
 
-    [[nodiscard]] Filter build() const;
-    [[nodiscard]] Filter build(std::error_code& ec) const noexcept;
+    [[nodiscard]] WATCHQUEUE_API Filter build() const;
+    [[nodiscard]] WATCHQUEUE_API Filter build(std::error_code& ec) const noexcept;
     // Why build() would fail ("" if it would not).
     [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
 
@@ -75,4 +83,5 @@ private:
     std::string problem_;
 };
 
+} // namespace v0
 } // namespace watchqueue

@@ -12,11 +12,13 @@
 #include <string>
 #include <system_error>
 
+#include "api.hpp"
 #include "filter.hpp"
 #include "records.hpp"
 #include "ring.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 
 // Special key ids (<linux/keyctl.h> KEY_SPEC_*), resolved by the kernel in
 // the caller's context; keyrings are created on demand.
@@ -74,7 +76,7 @@ struct QueueState;
 struct QueueAccess;
 } // namespace detail
 
-class Queue {
+class WATCHQUEUE_API Queue {
 public:
     // A closed queue (to move an open one into).
     Queue() noexcept;
@@ -170,10 +172,10 @@ public:
 
 private:
     friend struct detail::QueueAccess;
-    explicit Queue(std::unique_ptr<detail::QueueState> state) noexcept;
 
     // Everything else, so that the class's layout never changes.
     std::unique_ptr<detail::QueueState> state_;
 };
 
+} // namespace v0
 } // namespace watchqueue

@@ -17,7 +17,10 @@
 //  * visit() is a template compiled into the caller: it dispatches on the
 //    types the caller's header knew.
 //  * An event struct, Record and the other types of the public headers
-//    never change within one soname.
+//    never change within one soname.  If one must change, the inline
+//    namespace (v0, as the soname libwatchqueue.so.0) and the soname are
+//    bumped together, so that an old program fails to link rather than
+//    misreading memory.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +33,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "api.hpp"
+
 namespace watchqueue {
+inline namespace v0 {
 
 // Record types (the ABI's WQ_TYPE_*).  A Type may hold any 24-bit value,
 // not only these: records of types this library does not know keep theirs.
@@ -184,20 +190,21 @@ struct Record {
 // end of a read() buffer).  Never reads outside @buf: a malformed record
 // (length < 8, not a multiple of 8, past the end of @buf, shorter than its
 // type's struct) gives a record_errc.
-std::optional<Record> decode_record(std::span<const std::byte> buf, std::error_code& ec) noexcept;
-Record decode_record(std::span<const std::byte> buf);
+WATCHQUEUE_API std::optional<Record> decode_record(std::span<const std::byte> buf,
+                                                   std::error_code& ec) noexcept;
+WATCHQUEUE_API Record decode_record(std::span<const std::byte> buf);
 
 // The record's event, if it is a record of that type and of a subtype the
 // library knows (nullopt otherwise).  Each reads only rec.bytes: a Record
 // from decode_record() (or a batch, or read()) always decodes; a shorter
 // hand-made one gives nullopt.
-std::optional<LossEvent> as_loss(const Record& rec) noexcept;
-std::optional<RemovalEvent> as_removal(const Record& rec) noexcept;
-std::optional<KeyEvent> as_key(const Record& rec) noexcept;
-std::optional<BlockEvent> as_block(const Record& rec) noexcept;
-std::optional<UsbEvent> as_usb(const Record& rec) noexcept;
-std::optional<SuperblockEvent> as_superblock(const Record& rec) noexcept;
-std::optional<MountEvent> as_mount(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<LossEvent> as_loss(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<RemovalEvent> as_removal(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<KeyEvent> as_key(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<BlockEvent> as_block(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<UsbEvent> as_usb(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<SuperblockEvent> as_superblock(const Record& rec) noexcept;
+WATCHQUEUE_API std::optional<MountEvent> as_mount(const Record& rec) noexcept;
 
 // Calls @f with the record's event: a LossEvent, RemovalEvent, KeyEvent,
 // BlockEvent, UsbEvent, SuperblockEvent or MountEvent (as a const lvalue),
@@ -252,15 +259,16 @@ std::invoke_result_t<F, const RawEvent&> visit(F&& f, const Record& rec) {
 // "error", "quota", "wb-error", "no-space" for filesystems, "new",
 // "unmount", "readonly", "attr", "move-from", "move-to" for mounts; "?" if
 // unknown.
-std::string_view subtype_name(KeySubtype s) noexcept;
-std::string_view subtype_name(BlockSubtype s) noexcept;
-std::string_view subtype_name(UsbSubtype s) noexcept;
-std::string_view subtype_name(SuperblockSubtype s) noexcept;
-std::string_view subtype_name(MountSubtype s) noexcept;
+WATCHQUEUE_API std::string_view subtype_name(KeySubtype s) noexcept;
+WATCHQUEUE_API std::string_view subtype_name(BlockSubtype s) noexcept;
+WATCHQUEUE_API std::string_view subtype_name(UsbSubtype s) noexcept;
+WATCHQUEUE_API std::string_view subtype_name(SuperblockSubtype s) noexcept;
+WATCHQUEUE_API std::string_view subtype_name(MountSubtype s) noexcept;
 // "meta", "key", "block", "usb", "fs" (superblock), "mount"; "?" if unknown.
-std::string_view type_name(Type type) noexcept;
+WATCHQUEUE_API std::string_view type_name(Type type) noexcept;
 inline std::string_view type_name(std::uint32_t type) noexcept {
     return type_name(static_cast<Type>(type));
 }
 
+} // namespace v0
 } // namespace watchqueue

@@ -10,11 +10,13 @@
 #include <span>
 #include <system_error>
 
+#include "api.hpp"
 #include "record.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 
-class Records {
+class WATCHQUEUE_API Records {
 public:
     Records() noexcept = default;
     explicit Records(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
@@ -69,4 +71,5 @@ private:
     bool failed_ = false;
 };
 
+} // namespace v0
 } // namespace watchqueue

@@ -21,12 +21,14 @@
 #include <optional>
 #include <system_error>
 
+#include "api.hpp"
 #include "records.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 
 // Where the mapped ring is; see the ABI header for the layout.
-struct RingView {
+struct WATCHQUEUE_API RingView {
     const std::byte* data = nullptr;     // data area, mapped twice back to back
     std::uint64_t data_size = 0;         // a power of two
     const std::uint64_t* head = nullptr; // producer position (read-only page)
@@ -38,7 +40,7 @@ struct RingView {
     [[nodiscard]] std::uint64_t lost_total() const noexcept;
 };
 
-class Batch {
+class WATCHQUEUE_API Batch {
 public:
     Batch() noexcept = default;
     // Loads head once; throws watchqueue::error (record_errc::bad_position)
@@ -71,4 +73,5 @@ private:
     Records records_;
 };
 
+} // namespace v0
 } // namespace watchqueue

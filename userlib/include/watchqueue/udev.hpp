@@ -9,7 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "api.hpp"
+
 namespace watchqueue {
+inline namespace v0 {
 
 struct DeviceInfo {
     std::string node;    // /dev/sda
@@ -19,12 +22,13 @@ struct DeviceInfo {
 };
 
 // True if the library was built with libudev.
-bool udev_available() noexcept;
+WATCHQUEUE_API bool udev_available() noexcept;
 
 // A block device by its dev_t (st_rdev encoding, as in BlockEvent::dev).
-std::optional<DeviceInfo> describe_block(std::uint64_t dev) noexcept;
+WATCHQUEUE_API std::optional<DeviceInfo> describe_block(std::uint64_t dev) noexcept;
 
 // A USB device by its name in /sys/bus/usb/devices ("1-1.2", "usb1").
-std::optional<DeviceInfo> describe_usb(std::string_view name) noexcept;
+WATCHQUEUE_API std::optional<DeviceInfo> describe_usb(std::string_view name) noexcept;
 
+} // namespace v0
 } // namespace watchqueue

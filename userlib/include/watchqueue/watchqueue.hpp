@@ -3,6 +3,7 @@
 // notification pipes where the kernel has them).
 #pragma once
 
+#include "api.hpp"                // IWYU pragma: export
 #include "error.hpp"              // IWYU pragma: export
 #include "filter.hpp"             // IWYU pragma: export
 #include "queue.hpp"              // IWYU pragma: export
