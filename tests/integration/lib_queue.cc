@@ -73,9 +73,9 @@ TEST_CASE("synthetic records arrive through batches of the mapped ring", "[lib][
     wq::Queue q = wq::Queue::open({.ring_bytes = 1 << 16});
     REQUIRE(q.backend() == wq::Backend::device);
     tm.watch(q.fd(), 0, 7);
-    CHECK_FALSE(q.wait(0ms));
+    CHECK(q.wait(0ms) == wq::WaitResult::timeout);
     tm.post({.object = 0, .count = 200, .size = 24, .subtype = 5});
-    CHECK(q.wait(1000ms));
+    CHECK(q.wait(1000ms) == wq::WaitResult::ready);
     std::vector<std::vector<std::byte>> keep;
     const auto recs = drain(q, keep);
     REQUIRE(recs.size() == 200);
@@ -88,7 +88,7 @@ TEST_CASE("synthetic records arrive through batches of the mapped ring", "[lib][
         CHECK(seq_of(recs[i]) == i);
     }
     CHECK(q.ring().empty());
-    CHECK_FALSE(q.wait(0ms));
+    CHECK(q.wait(0ms) == wq::WaitResult::timeout);
     q.sync(); // everything consumed: returns at once
 }
 
@@ -176,13 +176,13 @@ TEST_CASE("key watches: real key changes decode as key events", "[lib][keys]") {
     REQUIRE(keyctl(KEYCTL_UPDATE, static_cast<unsigned long>(key),
                    reinterpret_cast<unsigned long>("two"), 3) == 0);
     REQUIRE(keyctl(KEYCTL_REVOKE, static_cast<unsigned long>(key)) == 0);
-    CHECK(q.wait(2000ms));
+    CHECK(q.wait(2000ms) == wq::WaitResult::ready);
     std::vector<std::vector<std::byte>> keep;
     std::vector<wq::Record> recs;
     for (int i = 0; i < 20 && recs.size() < 3; ++i) {
         const auto more = drain(q, keep);
         recs.insert(recs.end(), more.begin(), more.end());
-        q.wait(100ms);
+        (void)q.wait(100ms);
     }
     REQUIRE(recs.size() >= 3);
     const auto link = wq::as_key(recs[0]).value();
@@ -275,7 +275,7 @@ TEST_CASE("Backend::pipe: key events through the kernel's notification pipe", "[
     q.watch_key(key, 7);
     REQUIRE(keyctl(KEYCTL_UPDATE, static_cast<unsigned long>(key),
                    reinterpret_cast<unsigned long>("two"), 3) == 0);
-    REQUIRE(q.wait(5000ms));
+    REQUIRE(q.wait(5000ms) == wq::WaitResult::ready);
     std::vector<std::byte> buffer(4096);
     wq::Records recs = q.read(buffer);
     const std::optional<wq::Record> rec = recs.next();

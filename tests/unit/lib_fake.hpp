@@ -117,6 +117,9 @@ public:
     std::vector<KeyctlCall> keyctls;
     int open_flags = 0;
     int pipe_flags = 0;
+    int poll_errno = 0;             // poll() fails with this if non-zero
+    short poll_revents = 0;         // added to what poll() reports (POLLERR, ...)
+    std::vector<int> poll_timeouts; // the timeout of each poll()
     // what WQ_IOC_GET_INFO reports
     std::uint64_t features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC | WQ_FEATURE_KEYS;
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libwatchqueue: the queue against the fake system-call seam.
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 
 #include "lib_fake.hpp"
 #include "wq_catch.hpp"
@@ -126,7 +128,7 @@ TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
     FakeSys sys;
     wq::Queue q = libtest::open(sys);
     sys.ring.post(libtest::key_record(wq::KeySubtype::revoked, 77, 0));
-    CHECK(q.wait(std::chrono::milliseconds(0)));
+    CHECK(q.wait(std::chrono::milliseconds(0)) == wq::WaitResult::ready);
     {
         wq::Batch batch = q.batch();
         const auto rec = batch.next();
@@ -134,7 +136,7 @@ TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
         CHECK(wq::as_key(*rec).value().subtype == wq::KeySubtype::revoked);
     }
     CHECK(sys.ring.tail() == 16);
-    CHECK_FALSE(q.wait(std::chrono::milliseconds(0)));
+    CHECK(q.wait(std::chrono::milliseconds(0)) == wq::WaitResult::timeout);
     CHECK(q.batch().empty());
     q.close();
     CHECK(sys.unmapped.size() == 2);
@@ -230,7 +232,7 @@ TEST_CASE("a closed queue fails every call with EBADF, never touching a descript
         std::vector<std::byte> space(256);
         CHECK(q->read(space, ec).size_bytes() == 0);
         CHECK(ec == std::errc::bad_file_descriptor);
-        CHECK_FALSE(q->wait(std::chrono::milliseconds(0), ec));
+        CHECK(q->wait(std::chrono::milliseconds(0), ec) == wq::WaitResult::timeout);
         CHECK(ec == std::errc::bad_file_descriptor);
         q->sync(ec);
         CHECK(ec == std::errc::bad_file_descriptor);
@@ -240,4 +242,38 @@ TEST_CASE("a closed queue fails every call with EBADF, never touching a descript
     }
     CHECK(sys.ioctls.size() == ioctls);
     CHECK(sys.closed.size() == 1);
+}
+
+TEST_CASE("wait() tells a record from a timeout from a signal") {
+    FakeSys sys;
+    wq::Queue q = libtest::open(sys);
+    using std::chrono::milliseconds;
+    CHECK(q.wait(milliseconds(250)) == wq::WaitResult::timeout);
+    sys.ring.post(libtest::key_record(wq::KeySubtype::updated, 1, 0));
+    CHECK(q.wait(milliseconds(250)) == wq::WaitResult::ready);
+    sys.poll_errno = EINTR;
+    std::error_code ec;
+    CHECK(q.wait(milliseconds(250), ec) == wq::WaitResult::interrupted);
+    CHECK_FALSE(ec);
+    CHECK(q.wait(milliseconds(250)) == wq::WaitResult::interrupted); // no exception either
+    // the timeout as poll() takes it: negative is forever, too long is clamped
+    (void)q.wait(milliseconds(-5));
+    (void)q.wait(milliseconds(std::int64_t{1} << 40));
+    CHECK(sys.poll_timeouts == std::vector<int>{250, 250, 250, 250, -1, INT_MAX});
+}
+
+TEST_CASE("wait() reports the queue's errors and poll()'s") {
+    FakeSys sys;
+    wq::Queue q = libtest::open(sys);
+    using std::chrono::milliseconds;
+    sys.ring.post(libtest::key_record(wq::KeySubtype::updated, 1, 0));
+    sys.poll_revents = POLLERR; // a corrupt consumer position
+    std::error_code ec;
+    CHECK(q.wait(milliseconds(0), ec) == wq::WaitResult::timeout);
+    CHECK(ec == std::errc::io_error);
+    CHECK_THROWS_WITH(q.wait(milliseconds(0)), Catch::Contains("waiting for the queue"));
+    sys.poll_revents = 0;
+    sys.poll_errno = ENOMEM;
+    CHECK(q.wait(milliseconds(0), ec) == wq::WaitResult::timeout);
+    CHECK(ec == std::errc::not_enough_memory);
 }

@@ -501,10 +501,10 @@ Records Queue::read(std::span<std::byte> buffer) {
     return records;
 }
 
-bool Queue::wait(std::chrono::milliseconds timeout, std::error_code& ec) noexcept {
+WaitResult Queue::wait(std::chrono::milliseconds timeout, std::error_code& ec) noexcept {
     auto* q = detail::live(state_, ec);
     if (q == nullptr) {
-        return false;
+        return WaitResult::timeout;
     }
     pollfd pfd{q->fd, POLLIN, 0};
     const int ms = timeout.count() < 0 ? -1
@@ -512,23 +512,27 @@ bool Queue::wait(std::chrono::milliseconds timeout, std::error_code& ec) noexcep
                                              timeout.count(), std::numeric_limits<int>::max()));
     const int rc = q->sys.poll(&pfd, 1, ms);
     if (rc < 0) {
-        if (errno != EINTR) {
-            ec = last_error();
+        if (errno == EINTR) {
+            return WaitResult::interrupted;
         }
-        return false;
+        ec = last_error();
+        return WaitResult::timeout;
     }
-    if (rc > 0 && (pfd.revents & (POLLERR | POLLNVAL)) != 0) {
+    if (rc == 0) {
+        return WaitResult::timeout;
+    }
+    if ((pfd.revents & POLLIN) == 0 || (pfd.revents & (POLLERR | POLLNVAL)) != 0) {
         ec = std::make_error_code(std::errc::io_error);
-        return false;
+        return WaitResult::timeout;
     }
-    return rc > 0 && (pfd.revents & POLLIN) != 0;
+    return WaitResult::ready;
 }
 
-bool Queue::wait(std::chrono::milliseconds timeout) {
+WaitResult Queue::wait(std::chrono::milliseconds timeout) {
     std::error_code ec;
-    const bool ready = wait(timeout, ec);
+    const WaitResult result = wait(timeout, ec);
     check(ec, "waiting for the queue");
-    return ready;
+    return result;
 }
 
 void Queue::sync(std::error_code& ec) noexcept {

@@ -60,6 +60,13 @@ inline constexpr std::uint64_t sb_fs_errors = 1U << 6U; // SuperblockSubtype::er
 inline constexpr std::uint64_t mount = 1U << 7U;        // watch_mounts() usable
 } // namespace feature
 
+// What Queue::wait() saw.
+enum class WaitResult : std::uint8_t {
+    ready,       // a record is ready
+    timeout,     // the timeout passed with none
+    interrupted, // a signal handler ran (EINTR): check why, then wait again
+};
+
 struct RingInfo {
     unsigned abi_version = 0;
     std::uint64_t data_size = 0;
@@ -161,10 +168,13 @@ public:
     [[nodiscard]] Records read(std::span<std::byte> buffer);
     [[nodiscard]] Records read(std::span<std::byte> buffer, std::error_code& ec) noexcept;
 
-    // Waits until a record is ready or @timeout passes (negative: forever).
-    // True if ready; false on timeout or when a signal interrupted the wait.
-    bool wait(std::chrono::milliseconds timeout);
-    bool wait(std::chrono::milliseconds timeout, std::error_code& ec) noexcept;
+    // Waits until a record is ready or @timeout passes (negative: forever;
+    // zero: only looks), by poll().  Errors: the queue reports one
+    // (POLLERR: a corrupt consumer position; EIO) or poll() fails; the
+    // throwing overload throws watchqueue::error, the other sets @ec and
+    // returns WaitResult::timeout.
+    WaitResult wait(std::chrono::milliseconds timeout);
+    WaitResult wait(std::chrono::milliseconds timeout, std::error_code& ec) noexcept;
 
     // Returns once every record posted before the call has been consumed.
     void sync();
