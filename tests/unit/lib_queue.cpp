@@ -186,7 +186,7 @@ TEST_CASE("without the module, key watches go through a notification pipe") {
     std::error_code ec;
     q.watch_devices(0, ec);
     CHECK(ec == std::errc::operation_not_supported);
-    (void)q.batch(ec);
+    (void)q.ring(ec); // the mapped ring is the device's alone
     CHECK(ec == std::errc::operation_not_supported);
     q.close();
     CHECK(sys.closed.size() == 2); // both ends
@@ -276,4 +276,96 @@ TEST_CASE("wait() reports the queue's errors and poll()'s") {
     sys.poll_errno = ENOMEM;
     CHECK(q.wait(milliseconds(0), ec) == wq::WaitResult::timeout);
     CHECK(ec == std::errc::not_enough_memory);
+}
+
+namespace {
+
+// A queue on a notification pipe (no module, pipes available).
+wq::Queue open_pipe(FakeSys& sys) {
+    sys.open_errno = ENOENT;
+    sys.pipe_errno = 0;
+    wq::Queue q = libtest::open(sys);
+    REQUIRE(q.backend() == wq::Backend::pipe);
+    return q;
+}
+
+std::vector<std::byte> concat(std::initializer_list<std::vector<std::byte>> parts) {
+    std::vector<std::byte> out;
+    for (const auto& p : parts) {
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("batch() on a notification pipe: the records of one read(), in the queue's buffer") {
+    FakeSys sys;
+    wq::Queue q = open_pipe(sys);
+    CHECK(q.batch().empty()); // EAGAIN: nothing, no error
+    sys.reads.push_back(concat({libtest::key_record(wq::KeySubtype::updated, 1, 0),
+                                libtest::key_record(wq::KeySubtype::revoked, 2, 0)}));
+    sys.reads.push_back(libtest::loss_record(4));
+    CHECK(q.wait(std::chrono::milliseconds(0)) == wq::WaitResult::ready);
+    std::vector<std::int32_t> keys;
+    for (const wq::Record& rec : q.batch()) {
+        keys.push_back(wq::as_key(rec).value().key);
+    }
+    CHECK(keys == std::vector<std::int32_t>{1, 2});
+    CHECK(sys.reads.size() == 1); // one read() per batch
+    {
+        wq::Batch batch = q.batch();
+        const auto rec = batch.next();
+        REQUIRE(rec);
+        CHECK(wq::as_loss(*rec).value().count == 4U);
+        CHECK_FALSE(batch.next());
+    }
+    CHECK(sys.reads.empty());
+    CHECK(sys.unmapped.empty()); // nothing was mapped
+    CHECK(sys.ioctl_count(WQ_IOC_GET_INFO) == 0);
+}
+
+TEST_CASE("a pipe's records a batch left are the next batch's, before any read()") {
+    FakeSys sys;
+    wq::Queue q = open_pipe(sys);
+    sys.reads.push_back(concat({libtest::key_record(wq::KeySubtype::updated, 1, 0),
+                                libtest::key_record(wq::KeySubtype::updated, 2, 0),
+                                libtest::key_record(wq::KeySubtype::updated, 3, 0)}));
+    sys.reads.push_back(libtest::key_record(wq::KeySubtype::updated, 4, 0));
+    {
+        wq::Batch batch = q.batch();
+        CHECK(wq::as_key(*batch.next()).value().key == 1); // then stop, as at --count
+    }
+    // the two left are ready, though the pipe has nothing new to poll()
+    const std::size_t polls = sys.poll_timeouts.size();
+    CHECK(q.wait(std::chrono::milliseconds(-1)) == wq::WaitResult::ready);
+    CHECK(sys.poll_timeouts.size() == polls);
+    std::vector<std::int32_t> keys;
+    for (const wq::Record& rec : q.batch()) {
+        keys.push_back(wq::as_key(rec).value().key);
+    }
+    CHECK(keys == std::vector<std::int32_t>{2, 3});
+    CHECK(sys.reads.size() == 1); // not read yet
+    for (const wq::Record& rec : q.batch()) {
+        keys.push_back(wq::as_key(rec).value().key);
+    }
+    CHECK(keys == std::vector<std::int32_t>{2, 3, 4});
+}
+
+TEST_CASE("a pipe's read() errors come back from batch(), a malformed record stops it") {
+    FakeSys sys;
+    wq::Queue q = open_pipe(sys);
+    sys.reads.emplace_back(8192); // more than the buffer: ENOBUFS
+    std::error_code ec;
+    CHECK(q.batch(ec).empty());
+    CHECK(ec == std::errc::no_buffer_space);
+    CHECK_THROWS_WITH(q.batch(), Catch::Contains("reading the notification pipe"));
+    sys.reads.clear();
+    sys.reads.push_back(concat({libtest::key_record(wq::KeySubtype::updated, 1, 0),
+                                libtest::raw_header(WQ_TYPE_KEY, 12, 16)}));
+    wq::Batch batch = q.batch(ec);
+    CHECK_FALSE(ec);
+    CHECK(batch.next(ec));
+    CHECK_FALSE(batch.next(ec));
+    CHECK(ec == wq::record_errc::unaligned);
 }

@@ -35,10 +35,8 @@ public:
 
     // False once --count records were printed.
     bool consume() {
-        if (queue_.backend() == wq::Backend::pipe) {
-            return print_all(queue_.read(buffer_));
-        }
-        wq::Batch batch = queue_.batch(); // head loaded once
+        // head loaded once (a notification pipe: one read() into the queue)
+        wq::Batch batch = queue_.batch();
         return print_all(batch);
     } // the batch publishes its position; the next poll() re-checks the head
 

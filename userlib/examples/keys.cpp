@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Watches the session keyring and prints its changes, zero-copy from the
-// mapped ring, until interrupted.
+// Watches the session keyring and prints its changes until interrupted:
+// zero-copy from the mapped ring, or, without the module, from a kernel
+// notification pipe (Backend::automatic); the same batches either way.
 #include <cstdio>
 
 #include <watchqueue/watchqueue.hpp>

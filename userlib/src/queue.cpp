@@ -26,6 +26,9 @@ inline namespace v0 {
 namespace {
 
 constexpr unsigned default_notes = 256;
+// What one read() of a notification pipe may return (whole records of at
+// most 128 bytes); a power of two, as Batch wants of a ring.
+constexpr std::size_t pipe_buffer_size = 4096;
 constexpr unsigned max_watch_id = 255;
 // <linux/watch_queue.h>: O_NOTIFICATION_PIPE is O_EXCL (not included: it
 // cannot be included with <fcntl.h>).
@@ -255,6 +258,33 @@ void QueueState::unmap() noexcept {
     ring = RingView{};
 }
 
+const RingView& QueueState::pipe_records(std::error_code& ec) noexcept {
+    ec.clear();
+    if (pipe_buf.empty()) {
+        try {
+            pipe_buf.resize(pipe_buffer_size);
+        } catch (const std::bad_alloc&) {
+            ec = std::make_error_code(std::errc::not_enough_memory);
+            return pipe_view;
+        }
+        pipe_view.data = pipe_buf.data();
+        pipe_view.data_size = pipe_buf.size();
+        pipe_view.head = &pipe_head;
+        pipe_view.tail = &pipe_tail;
+    }
+    if (pipe_pending()) {
+        return pipe_view; // what the last batch left, before reading more
+    }
+    pipe_head = pipe_tail = 0;
+    const ssize_t n = sys.read(fd, pipe_buf.data(), pipe_buf.size());
+    if (n > 0) {
+        pipe_head = static_cast<std::uint64_t>(n);
+    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        ec = last_error();
+    }
+    return pipe_view;
+}
+
 Queue open_queue(const QueueOptions& options, Sys& sys, std::error_code& ec) noexcept {
     Backend tried{};
     return QueueAccess::make(open_state(options, sys, ec, tried));
@@ -468,14 +498,25 @@ const RingView& Queue::ring() {
 }
 
 Batch Queue::batch(std::error_code& ec) noexcept {
-    const RingView& view = ring(ec);
-    if (ec) {
+    auto* q = detail::live(state_, ec);
+    if (q == nullptr) {
         return {};
     }
-    return {view, ec};
+    if (q->backend == Backend::pipe) {
+        const RingView& records = q->pipe_records(ec);
+        return ec ? Batch() : Batch(records, ec);
+    }
+    q->map(ec);
+    return ec ? Batch() : Batch(q->ring, ec);
 }
 
 Batch Queue::batch() {
+    if (state_ && state_->backend == Backend::pipe) {
+        std::error_code ec;
+        const RingView& records = state_->pipe_records(ec);
+        check(ec, "reading the notification pipe");
+        return Batch(records);
+    }
     return Batch(ring());
 }
 
@@ -505,6 +546,9 @@ WaitResult Queue::wait(std::chrono::milliseconds timeout, std::error_code& ec) n
     auto* q = detail::live(state_, ec);
     if (q == nullptr) {
         return WaitResult::timeout;
+    }
+    if (q->pipe_pending()) {
+        return WaitResult::ready; // read from the pipe, left by a batch
     }
     pollfd pfd{q->fd, POLLIN, 0};
     const int ms = timeout.count() < 0 ? -1

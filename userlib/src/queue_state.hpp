@@ -8,6 +8,7 @@
 #include <memory>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "sys.hpp"
 #include "watchqueue/queue.hpp"
@@ -35,6 +36,13 @@ struct QueueState {
     void* producer_map = nullptr;
     std::size_t producer_len = 0;
     RingView ring;
+    // A notification pipe's records between the read() that returned them
+    // and the batch that consumes them, presented to Batch as a ring that
+    // never wraps: pipe_head is the bytes read, pipe_tail those consumed.
+    std::vector<std::byte> pipe_buf;
+    std::uint64_t pipe_head = 0;
+    std::uint64_t pipe_tail = 0;
+    RingView pipe_view;
 
     int ioctl(unsigned long request, std::uintptr_t arg, std::error_code& ec) noexcept;
     // WQ_IOC_GET_INFO (device only).
@@ -42,6 +50,12 @@ struct QueueState {
     // Maps the ring unless it is mapped (device only).
     void map(std::error_code& ec) noexcept;
     void unmap() noexcept;
+    // The notification pipe's records not yet consumed: those an earlier
+    // batch left, else what one non-blocking read() returns (none on
+    // EAGAIN or EINTR).
+    const RingView& pipe_records(std::error_code& ec) noexcept;
+    // True if a batch would have records without reading (pipe only).
+    [[nodiscard]] bool pipe_pending() const noexcept { return pipe_tail != pipe_head; }
     // WQ_IOC_WATCH_DEVICES: every device (@blk_fd -1) or one disk; @watch_id
     // -1 removes the watch.
     void watch_devices(int blk_fd, int watch_id, std::error_code& ec) noexcept;

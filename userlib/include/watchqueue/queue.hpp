@@ -155,16 +155,22 @@ public:
     [[nodiscard]] RingInfo info();
     [[nodiscard]] RingInfo info(std::error_code& ec) noexcept;
 
-    // Zero-copy: maps the ring on first use (device only) and returns a
-    // batch of the records ready now (possibly none).
+    // The records ready now (possibly none), on either backend; never
+    // blocks.  On the device, zero-copy from the mapped ring (mapped on
+    // first use).  On a notification pipe, the records one read() returned
+    // into the queue's own buffer; those a batch leaves unconsumed (it was
+    // committed early) come first in the next batch, and wait() returns at
+    // once while there are any (a poll() of fd() does not know of them).
     [[nodiscard]] Batch batch();
     [[nodiscard]] Batch batch(std::error_code& ec) noexcept;
-    // The mapped ring (maps it on first use).
+    // The mapped ring (maps it on first use); EOPNOTSUPP on a pipe.
     [[nodiscard]] const RingView& ring();
     [[nodiscard]] const RingView& ring(std::error_code& ec) noexcept;
 
-    // read() fallback: one non-blocking read() into @buffer (at least 128
-    // bytes); the records it returned, none if nothing was ready.
+    // One non-blocking read() into @buffer (at least 128 bytes); the
+    // records it returned, none if nothing was ready.  Either backend; on a
+    // pipe, do not mix it with batch(), whose unconsumed records it would
+    // pass over.
     [[nodiscard]] Records read(std::span<std::byte> buffer);
     [[nodiscard]] Records read(std::span<std::byte> buffer, std::error_code& ec) noexcept;
 

@@ -2,6 +2,8 @@
 // Zero-copy consumption of the mapped ring, liburing style: a Batch loads the
 // producer position once (acquire), iterates the records in place and
 // publishes the consumer position once (release) on commit() or destruction.
+// On a notification pipe, Queue::batch() gives the same Batch over the
+// records one read() returned into the queue's buffer.
 //
 // Ordering and wake-ups.  The acquire load of head pairs with the kernel's
 // release store after it wrote the records, so the records up to head are
