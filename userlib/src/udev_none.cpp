@@ -17,5 +17,9 @@ std::optional<DeviceInfo> describe_usb(std::string_view /*name*/) noexcept {
     return std::nullopt;
 }
 
+std::optional<DeviceInfo> describe_device(const Record& /*rec*/) noexcept {
+    return std::nullopt;
+}
+
 } // namespace v0
 } // namespace watchqueue
