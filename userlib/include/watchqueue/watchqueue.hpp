@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// libwatchqueue: C++20 client of /dev/watch_queue (and of upstream's
-// notification pipes where the kernel has them).
+/// @file
+/// libwatchqueue, all of it: the C++20 client of /dev/watch_queue (and of
+/// upstream's notification pipes where the kernel has them).
 #pragma once
 
 #include "api.hpp"                // IWYU pragma: export
