@@ -267,14 +267,19 @@ ssize_t FakeSys::read(int /*fd*/, void* buf, std::size_t len) noexcept {
     return static_cast<ssize_t>(next.size());
 }
 
-int FakeSys::poll(pollfd* fds, nfds_t nfds, int /*timeout_ms*/) noexcept {
+int FakeSys::poll(pollfd* fds, nfds_t nfds, int timeout_ms) noexcept {
+    poll_timeouts.push_back(timeout_ms);
+    if (poll_errno != 0) {
+        errno = poll_errno;
+        return -1;
+    }
     int ready = 0;
     for (pollfd& p : std::span<pollfd>(fds, nfds)) {
-        p.revents = 0;
+        p.revents = poll_revents;
         if (ring.head() != ring.tail() || !reads.empty()) {
-            p.revents = POLLIN;
-            ++ready;
+            p.revents |= POLLIN;
         }
+        ready += p.revents != 0 ? 1 : 0;
     }
     return ready;
 }

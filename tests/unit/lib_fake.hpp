@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// A fake of the system calls libwatchqueue makes (its Sys seam): a device
+// A fake of the system calls libwatchqueue makes (its private Sys seam,
+// userlib/src/sys.hpp): a device
 // with a ring in memory laid out as the kernel lays it out (a power-of-two
 // data area mapped twice back to back), ioctls recorded, read() served from
 // a byte queue, poll() answered from the ring's state.
@@ -13,10 +14,12 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <linux/wq_dev.h>
 
+#include "sys.hpp" // the library's private seam
 #include <watchqueue/watchqueue.hpp>
 
 namespace libtest {
@@ -37,6 +40,16 @@ std::vector<std::byte> sb_error_record(watchqueue::SuperblockSubtype s, std::uin
 std::vector<std::byte> mount_record(watchqueue::MountSubtype s, std::uint64_t mount,
                                     std::uint64_t parent, std::uint32_t flags = 0,
                                     std::uint32_t watch_id = 0);
+// True if visit() passes @rec's event as a RawEvent: a type or subtype the
+// library does not decode.
+inline bool is_raw(const watchqueue::Record& rec) {
+    return watchqueue::visit(
+        [](const auto& ev) {
+            return std::is_same_v<std::decay_t<decltype(ev)>, watchqueue::RawEvent>;
+        },
+        rec);
+}
+
 // A header with an arbitrary info (length) and @total bytes.
 std::vector<std::byte> raw_header(std::uint32_t type, std::uint32_t info, std::size_t total);
 
@@ -78,7 +91,7 @@ struct IoctlCall {
     std::uintptr_t value = 0;   // the raw argument
 };
 
-class FakeSys final : public watchqueue::Sys {
+class FakeSys final : public watchqueue::detail::Sys {
 public:
     static constexpr int device_fd = 42;
     static constexpr int pipe_read_fd = 50;
@@ -104,6 +117,9 @@ public:
     std::vector<KeyctlCall> keyctls;
     int open_flags = 0;
     int pipe_flags = 0;
+    int poll_errno = 0;             // poll() fails with this if non-zero
+    short poll_revents = 0;         // added to what poll() reports (POLLERR, ...)
+    std::vector<int> poll_timeouts; // the timeout of each poll()
     // what WQ_IOC_GET_INFO reports
     std::uint64_t features = WQ_FEATURE_MMAP | WQ_FEATURE_SYNC | WQ_FEATURE_KEYS;
 
@@ -122,13 +138,14 @@ public:
     [[nodiscard]] std::size_t ioctl_count(unsigned long request) const noexcept;
 };
 
-// Queue options that send the queue's system calls to @sys.
-inline watchqueue::QueueOptions with(FakeSys& sys,
-                                     watchqueue::Backend backend = watchqueue::Backend::automatic) {
-    watchqueue::QueueOptions o;
-    o.sys = &sys;
-    o.backend = backend;
-    return o;
+// A queue opened with @options whose system calls go to @sys (which must
+// outlive it); throws as Queue's constructor does, or reports in @ec.
+inline watchqueue::Queue open(FakeSys& sys, const watchqueue::QueueOptions& options = {}) {
+    return watchqueue::detail::open_queue(options, sys);
+}
+inline watchqueue::Queue open(FakeSys& sys, const watchqueue::QueueOptions& options,
+                              std::error_code& ec) {
+    return watchqueue::detail::open_queue(options, sys, ec);
 }
 
 // A recorded ioctl's argument as T; throws (failing the test) if there was

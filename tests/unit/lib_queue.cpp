@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libwatchqueue: the queue against the fake system-call seam.
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 
 #include "lib_fake.hpp"
 #include "wq_catch.hpp"
@@ -9,12 +11,18 @@
 namespace wq = watchqueue;
 using libtest::arg_of;
 using libtest::FakeSys;
-using libtest::with;
+
+// The seam is the library's own: QueueOptions has no way to pass one in.
+template <class Options>
+concept takes_a_seam = requires(Options o) {
+    o.sys;
+};
+static_assert(!takes_a_seam<wq::QueueOptions>);
 
 TEST_CASE("open sizes the queue in notes by default, or in bytes") {
     FakeSys sys;
     {
-        wq::Queue q(with(sys));
+        wq::Queue q = libtest::open(sys);
         CHECK(q.fd() == FakeSys::device_fd);
         CHECK(q.backend() == wq::Backend::device);
         CHECK(sys.opened.at(0) == "/dev/watch_queue");
@@ -26,9 +34,7 @@ TEST_CASE("open sizes the queue in notes by default, or in bytes") {
     CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
 
     FakeSys bytes_sys;
-    auto o = with(bytes_sys);
-    o.ring_bytes = 1 << 20;
-    wq::Queue q(o);
+    wq::Queue q = libtest::open(bytes_sys, {.ring_bytes = 1 << 20});
     CHECK(arg_of<__u64>(bytes_sys.last_ioctl(WQ_IOC_SET_RING_BYTES)) == 1 << 20);
     CHECK_FALSE(bytes_sys.last_ioctl(WQ_IOC_SET_SIZE));
 }
@@ -37,7 +43,7 @@ TEST_CASE("a missing device says how to load the module") {
     FakeSys sys;
     sys.open_errno = ENOENT;
     try {
-        wq::Queue q(with(sys));
+        wq::Queue q = libtest::open(sys);
         FAIL("no exception");
     } catch (const wq::error& e) {
         CHECK(e.code() == std::errc::no_such_file_or_directory);
@@ -45,7 +51,7 @@ TEST_CASE("a missing device says how to load the module") {
                                              "`modprobe watch_queue`"));
     }
     std::error_code ec;
-    wq::Queue q(with(sys), ec);
+    wq::Queue q = libtest::open(sys, {}, ec);
     CHECK(ec == std::errc::no_such_file_or_directory);
     CHECK_FALSE(q.is_open());
 }
@@ -54,7 +60,7 @@ TEST_CASE("other open errors are reported with the path") {
     FakeSys sys;
     sys.open_errno = EMFILE;
     try {
-        wq::Queue q(with(sys));
+        wq::Queue q = libtest::open(sys);
         FAIL("no exception");
     } catch (const wq::error& e) {
         CHECK(e.code() == std::errc::too_many_files_open);
@@ -66,7 +72,7 @@ TEST_CASE("a sizing error closes the descriptor") {
     FakeSys sys;
     sys.ioctl_errno[WQ_IOC_SET_SIZE] = ENOSPC;
     std::error_code ec;
-    wq::Queue q(with(sys), ec);
+    wq::Queue q = libtest::open(sys, {}, ec);
     CHECK(ec == std::errc::no_space_on_device);
     CHECK_FALSE(q.is_open());
     CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
@@ -74,7 +80,7 @@ TEST_CASE("a sizing error closes the descriptor") {
 
 TEST_CASE("watches and filters use the device's ioctls") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     q.watch_key(wq::key_spec::session, 3);
     auto wk = arg_of<wq_watch_key>(sys.last_ioctl(WQ_IOC_WATCH_KEY));
     CHECK(wk.key == -3);
@@ -120,17 +126,17 @@ TEST_CASE("watches and filters use the device's ioctls") {
 
 TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     sys.ring.post(libtest::key_record(wq::KeySubtype::revoked, 77, 0));
-    CHECK(q.wait(std::chrono::milliseconds(0)));
+    CHECK(q.wait(std::chrono::milliseconds(0)) == wq::WaitResult::ready);
     {
         wq::Batch batch = q.batch();
         const auto rec = batch.next();
         REQUIRE(rec);
-        CHECK(std::get<wq::KeyEvent>(rec->event).subtype == wq::KeySubtype::revoked);
+        CHECK(wq::as_key(*rec).value().subtype == wq::KeySubtype::revoked);
     }
     CHECK(sys.ring.tail() == 16);
-    CHECK_FALSE(q.wait(std::chrono::milliseconds(0)));
+    CHECK(q.wait(std::chrono::milliseconds(0)) == wq::WaitResult::timeout);
     CHECK(q.batch().empty());
     q.close();
     CHECK(sys.unmapped.size() == 2);
@@ -139,7 +145,7 @@ TEST_CASE("the mapped ring is consumed through batches and unmapped on close") {
 TEST_CASE("a ring description that does not add up is refused") {
     FakeSys sys;
     sys.ioctl_errno[WQ_IOC_GET_INFO] = ENODATA;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     std::error_code ec;
     (void)q.batch(ec);
     CHECK(ec == std::errc::no_message_available);
@@ -148,15 +154,15 @@ TEST_CASE("a ring description that does not add up is refused") {
 
 TEST_CASE("read() fallback: the same records, EAGAIN is no record") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     auto buf = libtest::key_record(wq::KeySubtype::updated, 5, 0);
     const auto loss = libtest::loss_record(2);
     buf.insert(buf.end(), loss.begin(), loss.end());
     sys.reads.push_back(buf);
     std::vector<std::byte> space(4096);
     wq::Records records = q.read(space);
-    CHECK(std::get<wq::KeyEvent>(records.next()->event).key == 5);
-    CHECK(std::get<wq::LossEvent>(records.next()->event).count == 2U);
+    CHECK(wq::as_key(*records.next()).value().key == 5);
+    CHECK(wq::as_loss(*records.next()).value().count == 2U);
     CHECK_FALSE(records.next());
     CHECK(q.read(space).size_bytes() == 0);
 }
@@ -165,7 +171,7 @@ TEST_CASE("without the module, key watches go through a notification pipe") {
     FakeSys sys;
     sys.open_errno = ENOENT;
     sys.pipe_errno = 0;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     CHECK(q.backend() == wq::Backend::pipe);
     CHECK(q.fd() == FakeSys::pipe_read_fd);
     CHECK((sys.pipe_flags & O_EXCL) != 0); // O_NOTIFICATION_PIPE
@@ -180,7 +186,7 @@ TEST_CASE("without the module, key watches go through a notification pipe") {
     std::error_code ec;
     q.watch_devices(0, ec);
     CHECK(ec == std::errc::operation_not_supported);
-    (void)q.batch(ec);
+    (void)q.ring(ec); // the mapped ring is the device's alone
     CHECK(ec == std::errc::operation_not_supported);
     q.close();
     CHECK(sys.closed.size() == 2); // both ends
@@ -190,9 +196,176 @@ TEST_CASE("without the module or notification pipes the device error is reported
     FakeSys sys;
     sys.open_errno = ENOENT;
     sys.pipe_errno = ENOPKG;
-    CHECK_THROWS_WITH(wq::Queue(with(sys)), Catch::Contains("modprobe watch_queue"));
-    auto o = with(sys);
-    o.backend = wq::Backend::device;
+    CHECK_THROWS_WITH(libtest::open(sys), Catch::Contains("modprobe watch_queue"));
     sys.pipe_errno = 0;
-    CHECK_THROWS_WITH(wq::Queue(o), Catch::Contains("modprobe watch_queue"));
+    CHECK_THROWS_WITH(libtest::open(sys, {.backend = wq::Backend::device}),
+                      Catch::Contains("modprobe watch_queue"));
+}
+
+TEST_CASE("a closed queue fails every call with EBADF, never touching a descriptor") {
+    FakeSys sys;
+    wq::Queue opened = libtest::open(sys);
+    wq::Queue moved(std::move(opened));
+    CHECK(moved.is_open());
+    CHECK(moved.fd() == FakeSys::device_fd);
+    wq::Queue closed_by_call(std::move(moved));
+    closed_by_call.close();
+    CHECK(sys.closed == std::vector<int>{FakeSys::device_fd});
+    const std::size_t ioctls = sys.ioctls.size();
+
+    wq::Queue never_opened;
+    // NOLINTNEXTLINE(bugprone-use-after-move,clang-analyzer-cplusplus.Move): closed by the move
+    for (wq::Queue* q : {&never_opened, &opened, &closed_by_call}) {
+        CHECK_FALSE(q->is_open());
+        CHECK(q->fd() == -1);
+        std::error_code ec;
+        q->watch_key(1, 0, ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        q->watch_filesystem(7, 0, ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        q->watch_devices(0, ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        (void)q->info(ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        (void)q->batch(ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        std::vector<std::byte> space(256);
+        CHECK(q->read(space, ec).size_bytes() == 0);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        CHECK(q->wait(std::chrono::milliseconds(0), ec) == wq::WaitResult::timeout);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        q->sync(ec);
+        CHECK(ec == std::errc::bad_file_descriptor);
+        CHECK_THROWS_WITH(q->watch_mounts(7, 0), Catch::StartsWith("watching mounts: "));
+        CHECK_THROWS_AS(q->batch(), wq::error);
+        q->close(); // again: nothing happens
+    }
+    CHECK(sys.ioctls.size() == ioctls);
+    CHECK(sys.closed.size() == 1);
+}
+
+TEST_CASE("wait() tells a record from a timeout from a signal") {
+    FakeSys sys;
+    wq::Queue q = libtest::open(sys);
+    using std::chrono::milliseconds;
+    CHECK(q.wait(milliseconds(250)) == wq::WaitResult::timeout);
+    sys.ring.post(libtest::key_record(wq::KeySubtype::updated, 1, 0));
+    CHECK(q.wait(milliseconds(250)) == wq::WaitResult::ready);
+    sys.poll_errno = EINTR;
+    std::error_code ec;
+    CHECK(q.wait(milliseconds(250), ec) == wq::WaitResult::interrupted);
+    CHECK_FALSE(ec);
+    CHECK(q.wait(milliseconds(250)) == wq::WaitResult::interrupted); // no exception either
+    // the timeout as poll() takes it: negative is forever, too long is clamped
+    (void)q.wait(milliseconds(-5));
+    (void)q.wait(milliseconds(std::int64_t{1} << 40));
+    CHECK(sys.poll_timeouts == std::vector<int>{250, 250, 250, 250, -1, INT_MAX});
+}
+
+TEST_CASE("wait() reports the queue's errors and poll()'s") {
+    FakeSys sys;
+    wq::Queue q = libtest::open(sys);
+    using std::chrono::milliseconds;
+    sys.ring.post(libtest::key_record(wq::KeySubtype::updated, 1, 0));
+    sys.poll_revents = POLLERR; // a corrupt consumer position
+    std::error_code ec;
+    CHECK(q.wait(milliseconds(0), ec) == wq::WaitResult::timeout);
+    CHECK(ec == std::errc::io_error);
+    CHECK_THROWS_WITH(q.wait(milliseconds(0)), Catch::Contains("waiting for the queue"));
+    sys.poll_revents = 0;
+    sys.poll_errno = ENOMEM;
+    CHECK(q.wait(milliseconds(0), ec) == wq::WaitResult::timeout);
+    CHECK(ec == std::errc::not_enough_memory);
+}
+
+namespace {
+
+// A queue on a notification pipe (no module, pipes available).
+wq::Queue open_pipe(FakeSys& sys) {
+    sys.open_errno = ENOENT;
+    sys.pipe_errno = 0;
+    wq::Queue q = libtest::open(sys);
+    REQUIRE(q.backend() == wq::Backend::pipe);
+    return q;
+}
+
+std::vector<std::byte> concat(std::initializer_list<std::vector<std::byte>> parts) {
+    std::vector<std::byte> out;
+    for (const auto& p : parts) {
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("batch() on a notification pipe: the records of one read(), in the queue's buffer") {
+    FakeSys sys;
+    wq::Queue q = open_pipe(sys);
+    CHECK(q.batch().empty()); // EAGAIN: nothing, no error
+    sys.reads.push_back(concat({libtest::key_record(wq::KeySubtype::updated, 1, 0),
+                                libtest::key_record(wq::KeySubtype::revoked, 2, 0)}));
+    sys.reads.push_back(libtest::loss_record(4));
+    CHECK(q.wait(std::chrono::milliseconds(0)) == wq::WaitResult::ready);
+    std::vector<std::int32_t> keys;
+    for (const wq::Record& rec : q.batch()) {
+        keys.push_back(wq::as_key(rec).value().key);
+    }
+    CHECK(keys == std::vector<std::int32_t>{1, 2});
+    CHECK(sys.reads.size() == 1); // one read() per batch
+    {
+        wq::Batch batch = q.batch();
+        const auto rec = batch.next();
+        REQUIRE(rec);
+        CHECK(wq::as_loss(*rec).value().count == 4U);
+        CHECK_FALSE(batch.next());
+    }
+    CHECK(sys.reads.empty());
+    CHECK(sys.unmapped.empty()); // nothing was mapped
+    CHECK(sys.ioctl_count(WQ_IOC_GET_INFO) == 0);
+}
+
+TEST_CASE("a pipe's records a batch left are the next batch's, before any read()") {
+    FakeSys sys;
+    wq::Queue q = open_pipe(sys);
+    sys.reads.push_back(concat({libtest::key_record(wq::KeySubtype::updated, 1, 0),
+                                libtest::key_record(wq::KeySubtype::updated, 2, 0),
+                                libtest::key_record(wq::KeySubtype::updated, 3, 0)}));
+    sys.reads.push_back(libtest::key_record(wq::KeySubtype::updated, 4, 0));
+    {
+        wq::Batch batch = q.batch();
+        CHECK(wq::as_key(*batch.next()).value().key == 1); // then stop, as at --count
+    }
+    // the two left are ready, though the pipe has nothing new to poll()
+    const std::size_t polls = sys.poll_timeouts.size();
+    CHECK(q.wait(std::chrono::milliseconds(-1)) == wq::WaitResult::ready);
+    CHECK(sys.poll_timeouts.size() == polls);
+    std::vector<std::int32_t> keys;
+    for (const wq::Record& rec : q.batch()) {
+        keys.push_back(wq::as_key(rec).value().key);
+    }
+    CHECK(keys == std::vector<std::int32_t>{2, 3});
+    CHECK(sys.reads.size() == 1); // not read yet
+    for (const wq::Record& rec : q.batch()) {
+        keys.push_back(wq::as_key(rec).value().key);
+    }
+    CHECK(keys == std::vector<std::int32_t>{2, 3, 4});
+}
+
+TEST_CASE("a pipe's read() errors come back from batch(), a malformed record stops it") {
+    FakeSys sys;
+    wq::Queue q = open_pipe(sys);
+    sys.reads.emplace_back(8192); // more than the buffer: ENOBUFS
+    std::error_code ec;
+    CHECK(q.batch(ec).empty());
+    CHECK(ec == std::errc::no_buffer_space);
+    CHECK_THROWS_WITH(q.batch(), Catch::Contains("reading the notification pipe"));
+    sys.reads.clear();
+    sys.reads.push_back(concat({libtest::key_record(wq::KeySubtype::updated, 1, 0),
+                                libtest::raw_header(WQ_TYPE_KEY, 12, 16)}));
+    wq::Batch batch = q.batch(ec);
+    CHECK_FALSE(ec);
+    CHECK(batch.next(ec));
+    CHECK_FALSE(batch.next(ec));
+    CHECK(ec == wq::record_errc::unaligned);
 }

@@ -8,11 +8,10 @@
 namespace wq = watchqueue;
 using libtest::arg_of;
 using libtest::FakeSys;
-using libtest::with;
 
 TEST_CASE("filesystem watches: WQ_IOC_WATCH_SB with the descriptor and id") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     q.watch_filesystem(7, 3);
     auto w = arg_of<wq_watch_sb>(sys.last_ioctl(WQ_IOC_WATCH_SB), true);
     CHECK(w.fd == 7);
@@ -28,7 +27,7 @@ TEST_CASE("filesystem watches: WQ_IOC_WATCH_SB with the descriptor and id") {
 
 TEST_CASE("mount watches: WQ_IOC_WATCH_MOUNT with the directory and id") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     q.watch_mounts(9, 255);
     auto w = arg_of<wq_watch_mount>(sys.last_ioctl(WQ_IOC_WATCH_MOUNT), true);
     CHECK(w.fd == 9);
@@ -43,7 +42,7 @@ TEST_CASE("mount watches: WQ_IOC_WATCH_MOUNT with the directory and id") {
 
 TEST_CASE("bad ids and descriptors are refused before any ioctl") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     std::error_code ec;
     q.watch_filesystem(7, 256, ec);
     CHECK(ec == std::errc::invalid_argument);
@@ -61,7 +60,7 @@ TEST_CASE("bad ids and descriptors are refused before any ioctl") {
 
 TEST_CASE("the kernel's errors come back with errno and what was attempted") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     sys.ioctl_errno[WQ_IOC_WATCH_SB] = EOPNOTSUPP;
     sys.ioctl_errno[WQ_IOC_WATCH_MOUNT] = ENOTDIR;
     std::error_code ec;
@@ -86,7 +85,7 @@ TEST_CASE("a notification pipe has no filesystem or mount watches") {
     FakeSys sys;
     sys.open_errno = ENOENT;
     sys.pipe_errno = 0;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     REQUIRE(q.backend() == wq::Backend::pipe);
     std::error_code ec;
     q.watch_filesystem(7, 0, ec);
@@ -109,7 +108,7 @@ TEST_CASE("a notification pipe has no filesystem or mount watches") {
 
 TEST_CASE("feature bits for filesystem and mount watches") {
     FakeSys sys;
-    wq::Queue q(with(sys));
+    wq::Queue q = libtest::open(sys);
     CHECK((q.info().features & (wq::feature::sb | wq::feature::mount)) == 0);
     sys.features |= WQ_FEATURE_SB | WQ_FEATURE_MOUNT;
     const auto f = q.info().features;

@@ -28,11 +28,11 @@ wq::record_errc error_of(const std::vector<std::byte>& buf) {
 }
 
 wq::SuperblockEvent sb_of(const std::vector<std::byte>& buf) {
-    return std::get<wq::SuperblockEvent>(wq::decode_record(span_of(buf)).event);
+    return wq::as_superblock(wq::decode_record(span_of(buf))).value();
 }
 
 wq::MountEvent mount_of(const std::vector<std::byte>& buf) {
-    return std::get<wq::MountEvent>(wq::decode_record(span_of(buf)).event);
+    return wq::as_mount(wq::decode_record(span_of(buf))).value();
 }
 
 // Sets the record's length field (and only that) to @len.
@@ -58,9 +58,9 @@ TEST_CASE("read-only transitions of a filesystem: 16 bytes, flags from info") {
     const auto buf = libtest::sb_record(SB::readonly, dev, WQ_SB_IS_NOW_RO, 4);
     REQUIRE(buf.size() == 16);
     const wq::Record rec = wq::decode_record(span_of(buf));
-    CHECK(rec.type == WQ_TYPE_SUPERBLOCK);
+    CHECK(rec.type == wq::Type::superblock);
     CHECK(rec.watch_id() == 4);
-    const auto& ro = std::get<wq::SuperblockEvent>(rec.event);
+    const auto ro = wq::as_superblock(rec).value();
     CHECK(ro.subtype == SB::readonly);
     CHECK(ro.sb_id == dev);
     CHECK(ro.is_now_ro);
@@ -137,9 +137,9 @@ TEST_CASE("short filesystem records are rejected") {
 
 TEST_CASE("unknown filesystem subtypes pass through raw, if they hold an sb_id") {
     const auto three = libtest::make_record(WQ_TYPE_SUPERBLOCK, 3, 0, std::vector<std::byte>(8));
-    CHECK(std::holds_alternative<wq::RawEvent>(wq::decode_record(span_of(three)).event));
+    CHECK(libtest::is_raw(wq::decode_record(span_of(three))));
     const auto high = libtest::make_record(WQ_TYPE_SUPERBLOCK, 200, 0, std::vector<std::byte>(8));
-    CHECK(std::holds_alternative<wq::RawEvent>(wq::decode_record(span_of(high)).event));
+    CHECK(libtest::is_raw(wq::decode_record(span_of(high))));
     CHECK(wq::subtype_name(static_cast<SB>(3)) == "?");
     CHECK(wq::subtype_name(static_cast<SB>(6)) == "?");
 }
@@ -149,9 +149,9 @@ TEST_CASE("mount records: ids from the ABI's fields, flags from info, every subt
         libtest::mount_record(MS::new_mount, 311, 29, WQ_MOUNT_IN_SUBTREE | WQ_MOUNT_IS_NOW_RO, 6);
     REQUIRE(buf.size() == 24);
     const wq::Record rec = wq::decode_record(span_of(buf));
-    CHECK(rec.type == WQ_TYPE_MOUNT);
+    CHECK(rec.type == wq::Type::mount);
     CHECK(rec.watch_id() == 6);
-    const auto& ev = std::get<wq::MountEvent>(rec.event);
+    const auto ev = wq::as_mount(rec).value();
     CHECK(ev.subtype == MS::new_mount);
     CHECK(ev.mount_id == 311); // auxiliary_mount
     CHECK(ev.parent_id == 29); // triggered_on
@@ -193,7 +193,7 @@ TEST_CASE("short mount records are rejected; unknown subtypes pass raw") {
     for (const unsigned subtype : {2U, 7U, 255U}) {
         const auto raw =
             libtest::make_record(WQ_TYPE_MOUNT, subtype, 0, std::vector<std::byte>(16));
-        CHECK(std::holds_alternative<wq::RawEvent>(wq::decode_record(span_of(raw)).event));
+        CHECK(libtest::is_raw(wq::decode_record(span_of(raw))));
     }
     CHECK(wq::subtype_name(static_cast<MS>(2)) == "?");
     CHECK(wq::subtype_name(static_cast<MS>(7)) == "?");
@@ -206,10 +206,10 @@ TEST_CASE("a batch of mixed records decodes in order") {
         buf.insert(buf.end(), more.begin(), more.end());
     }
     wq::Records records(span_of(buf));
-    CHECK(std::get<wq::SuperblockEvent>(records.next()->event).is_now_ro);
-    CHECK(std::get<wq::MountEvent>(records.next()->event).mount_id == 2);
-    CHECK(std::get<wq::LossEvent>(records.next()->event).count == 4U);
-    CHECK(std::get<wq::SuperblockEvent>(records.next()->event).ino == 5);
+    CHECK(wq::as_superblock(*records.next()).value().is_now_ro);
+    CHECK(wq::as_mount(*records.next()).value().mount_id == 2);
+    CHECK(wq::as_loss(*records.next()).value().count == 4U);
+    CHECK(wq::as_superblock(*records.next()).value().ino == 5);
     CHECK_FALSE(records.next());
     CHECK(records.consumed() == 16 + 24 + 16 + 32);
 }

@@ -17,14 +17,14 @@ TEST_CASE("a batch sees the records up to the head loaded once and publishes onc
         ring.post(key_record(wq::KeySubtype::updated, 999, 0)); // after the head was loaded
         std::vector<std::int32_t> keys;
         for (const wq::Record& rec : batch) {
-            keys.push_back(std::get<wq::KeyEvent>(rec.event).key);
+            keys.push_back(wq::as_key(rec).value().key);
             CHECK(ring.tail() == 0); // nothing published while iterating
         }
         CHECK(keys == std::vector<std::int32_t>{100, 101, 102});
     }
     CHECK(ring.tail() == 48);
     wq::Batch second(ring.view());
-    CHECK(std::get<wq::KeyEvent>(second.next()->event).key == 999);
+    CHECK(wq::as_key(*second.next()).value().key == 999);
     CHECK_FALSE(second.next());
     second.commit();
     CHECK(ring.tail() == 64);
@@ -98,7 +98,7 @@ TEST_CASE("loss: the record carries the count, the producer page the total") {
     wq::Batch batch(ring.view());
     const auto rec = batch.next();
     REQUIRE(rec);
-    CHECK(std::get<wq::LossEvent>(rec->event).count == 5U);
+    CHECK(wq::as_loss(*rec).value().count == 5U);
     CHECK(ring.view().lost_total() == 5);
 }
 

@@ -93,8 +93,9 @@ TEST_CASE("device records are enriched when a lookup is given") {
     const std::uint64_t sector = 2048;
     std::memcpy(payload.data(), &dev, 8);
     std::memcpy(payload.data() + 8, &sector, 8);
-    const auto rec =
-        decode(libtest::make_record(WQ_TYPE_BLOCK, WQ_BLOCK_ERROR_CRITICAL_MEDIUM, 0, payload));
+    const auto buf =
+        libtest::make_record(WQ_TYPE_BLOCK, WQ_BLOCK_ERROR_CRITICAL_MEDIUM, 0, payload);
+    const auto rec = decode(buf);
     CHECK(f.human(rec, {1000000, 0}) ==
           "BLOCK [1.000000] medium   8:0 sector 2048 /dev/sda (QEMU HARDDISK, serial QM1)");
     const Json j = Json::parse(f.json(rec, {1000000, 0}));

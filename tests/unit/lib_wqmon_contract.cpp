@@ -204,7 +204,8 @@ TEST_CASE("ISO 8601 times: local time, microseconds, the offset as +hh:mm") {
 TEST_CASE("human times: monotonic by default, --realtime, --iso-time") {
     const ScopedTz tz("UTC0");
     wqmon::Formatter f;
-    const auto rec = decode(libtest::key_record(wq::KeySubtype::updated, 5, 0));
+    const auto buf = libtest::key_record(wq::KeySubtype::updated, 5, 0);
+    const auto rec = decode(buf);
     const wqmon::Timestamp ts{12000034, 1767225600000001};
     CHECK(f.human(rec, ts) == "KEY   [12.000034] upd      5");
     f.time_style = wqmon::TimeStyle::realtime;

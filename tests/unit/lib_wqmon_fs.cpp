@@ -26,7 +26,6 @@ using SB = wq::SuperblockSubtype;
 using MS = wq::MountSubtype;
 using libtest::arg_of;
 using libtest::FakeSys;
-using libtest::with;
 
 namespace {
 
@@ -257,7 +256,7 @@ TEST_CASE("JSON of mount records") {
 TEST_CASE("--fs and --mounts add their watches after the keys, labelled by path") {
     const TempTree tree;
     FakeSys sys;
-    wq::Queue q(with(sys, wq::Backend::device));
+    wq::Queue q = libtest::open(sys, {.backend = wq::Backend::device});
     wqmon::Options o;
     o.keys.push_back({"@s", wq::key_spec::session});
     o.fs = {tree.file};
@@ -279,7 +278,7 @@ TEST_CASE("--fs and --mounts add their watches after the keys, labelled by path"
 TEST_CASE("--fs and --mounts errors: clear messages with the errno") {
     const TempTree tree;
     FakeSys sys;
-    wq::Queue q(with(sys, wq::Backend::device));
+    wq::Queue q = libtest::open(sys, {.backend = wq::Backend::device});
     wqmon::Options o;
 
     o.fs = {tree.dir + "/missing"};
@@ -319,7 +318,7 @@ TEST_CASE("--fs and --mounts errors: clear messages with the errno") {
 
 TEST_CASE("more watches than watch ids is an error, before any is added") {
     FakeSys sys;
-    wq::Queue q(with(sys, wq::Backend::device));
+    wq::Queue q = libtest::open(sys, {.backend = wq::Backend::device});
     wqmon::Options o;
     o.fs.assign(200, "/");
     o.mounts.assign(56, "/");

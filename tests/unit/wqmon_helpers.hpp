@@ -15,6 +15,7 @@
 
 namespace wqmontest {
 
+// The record in @buf: a view of it, valid as long as @buf is.
 inline watchqueue::Record decode(const std::vector<std::byte>& buf) {
     return watchqueue::decode_record({buf.data(), buf.size()});
 }

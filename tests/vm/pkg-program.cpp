@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <unistd.h>
-#include <variant>
 
 #include <sys/syscall.h>
 
@@ -33,8 +32,8 @@ int main() {
         while (std::chrono::steady_clock::now() < deadline) {
             queue.wait(std::chrono::milliseconds(500));
             for (const wq::Record& rec : queue.batch()) {
-                const auto* ev = std::get_if<wq::KeyEvent>(&rec.event);
-                if (ev != nullptr && ev->subtype == wq::KeySubtype::linked &&
+                const auto ev = wq::as_key(rec);
+                if (ev && ev->subtype == wq::KeySubtype::linked &&
                     static_cast<long>(ev->aux) == key) {
                     std::printf("linked %ld into %d\n", key, ev->key);
                     return 0;

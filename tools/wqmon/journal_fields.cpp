@@ -326,7 +326,7 @@ std::span<const MessageKind> message_kinds() noexcept {
 
 std::vector<std::string> journal_fields(const wq::Record& rec, const Formatter& fmt) {
     const std::string watched = watched_of(fmt, rec.watch_id());
-    std::vector<std::string> out = std::visit(
+    std::vector<std::string> out = wq::visit(
         Overloaded{
             [&](const wq::LossEvent& ev) {
                 Fields f("loss", LOG_WARNING,
@@ -405,18 +405,18 @@ std::vector<std::string> journal_fields(const wq::Record& rec, const Formatter& 
             },
             [&](const wq::RawEvent&) {
                 Fields f("unknown", LOG_INFO,
-                         fmt::format("record of type {:#x} subtype {} ({} bytes) from {}", rec.type,
-                                     rec.subtype, rec.length(), watched));
+                         fmt::format("record of type {:#x} subtype {} ({} bytes) from {}",
+                                     rec.raw_type(), rec.subtype, rec.length(), watched));
                 f.add("WQ_TYPE", "raw");
-                f.add("WQ_RECORD_TYPE", rec.type);
+                f.add("WQ_RECORD_TYPE", rec.raw_type());
                 f.add("WQ_SUBTYPE", rec.subtype);
                 f.add("WQ_LENGTH", rec.length());
                 f.add("WQ_WATCHED", watched);
                 return f.take();
             },
         },
-        rec.event);
-    if (!std::holds_alternative<wq::LossEvent>(rec.event)) {
+        rec);
+    if (!wq::as_loss(rec)) {
         out.push_back(fmt::format("WQ_WATCH_ID={}", rec.watch_id()));
     }
     return out;

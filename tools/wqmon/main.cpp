@@ -52,10 +52,8 @@ public:
 
     // False once --count records were handled.
     bool consume(wq::Queue& queue) {
-        if (queue.backend() == wq::Backend::pipe) {
-            return handle_all(queue.read(buffer_));
-        }
-        wq::Batch batch = queue.batch(); // head loaded once
+        // head loaded once (a notification pipe: one read() into the queue)
+        wq::Batch batch = queue.batch();
         return handle_all(batch);
     } // the batch publishes its position; the next poll() re-checks the head
 
@@ -110,7 +108,6 @@ private:
     const wqmon::Options& o_;
     wqmon::Formatter& fmt_;
     std::vector<std::unique_ptr<wqmon::Sink>> sinks_;
-    std::vector<std::byte> buffer_ = std::vector<std::byte>(4096);
     std::uint64_t handled_ = 0;
 };
 

@@ -321,7 +321,7 @@ struct MetricsFile::State {
 
     // Counts @rec; returns its type's label.
     std::string_view count(const wq::Record& rec) {
-        return std::visit(
+        return wq::visit(
             Overloaded{
                 [&](const wq::LossEvent& ev) -> std::string_view {
                     add(Metric::loss_records, {});
@@ -357,7 +357,7 @@ struct MetricsFile::State {
                 },
                 [&](const wq::RawEvent&) -> std::string_view { return "raw"; },
             },
-            rec.event);
+            rec);
     }
 
     [[nodiscard]] std::string message(int err) const {

@@ -7,7 +7,6 @@
 #include <ctime>
 #include <fstream>
 #include <string_view>
-#include <variant>
 
 #include <sys/sysmacros.h>
 
@@ -245,7 +244,7 @@ std::string quota_warning_name(std::uint32_t warning) {
 }
 
 Formatter::Parts Formatter::parts(const wq::Record& rec) const {
-    return std::visit(
+    return wq::visit(
         Overloaded{
             [&](const wq::LossEvent& ev) {
                 return Parts{"LOSS", "lost",
@@ -295,11 +294,11 @@ Formatter::Parts Formatter::parts(const wq::Record& rec) const {
                              mount_details(ev, label_of(labels, rec.watch_id()))};
             },
             [&](const wq::RawEvent&) {
-                return Parts{"RAW", fmt::format("{:#x}/{}", rec.type, rec.subtype),
+                return Parts{"RAW", fmt::format("{:#x}/{}", rec.raw_type(), rec.subtype),
                              fmt::format("{} bytes", rec.length())};
             },
         },
-        rec.event);
+        rec);
 }
 
 std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
@@ -339,56 +338,56 @@ std::string Formatter::json(const wq::Record& rec, Timestamp ts) const {
         j["boot_id"] = boot_id;
     }
     j["watch"] = rec.watch_id();
-    if (!std::holds_alternative<wq::LossEvent>(rec.event)) {
+    if (!wq::as_loss(rec)) {
         j["watched"] = label_of(labels, rec.watch_id());
     }
-    std::visit(Overloaded{
-                   [&](const wq::LossEvent& ev) {
-                       j["type"] = "loss";
-                       j["count"] = ev.count ? Json(*ev.count) : Json(nullptr);
-                   },
-                   [&](const wq::RemovalEvent& ev) {
-                       j["type"] = "removal";
-                       if (ev.id) {
-                           j["object"] = *ev.id;
-                       }
-                   },
-                   [&](const wq::KeyEvent& ev) {
-                       j["type"] = "key";
-                       j["subtype"] = wq::subtype_name(ev.subtype);
-                       j["key"] = ev.key;
-                       j["aux"] = ev.aux;
-                   },
-                   [&](const wq::BlockEvent& ev) {
-                       j["type"] = "block";
-                       j["subtype"] = wq::subtype_name(ev.subtype);
-                       j["dev"] = dev_json(ev.dev);
-                       j["sector"] = ev.sector;
-                       add_device(j, lookup_block(enrich, ev.dev));
-                   },
-                   [&](const wq::UsbEvent& ev) {
-                       j["type"] = "usb";
-                       j["subtype"] = wq::subtype_name(ev.subtype);
-                       j["name"] = std::string(ev.name);
-                       add_error(j, ev.error);
-                       add_device(j, lookup_usb(enrich, ev.name));
-                   },
-                   [&](const wq::SuperblockEvent& ev) {
-                       j["type"] = "fs";
-                       add_fs(j, ev);
-                   },
-                   [&](const wq::MountEvent& ev) {
-                       j["type"] = "mount";
-                       add_mount(j, ev);
-                   },
-                   [&](const wq::RawEvent&) {
-                       j["type"] = "raw";
-                       j["record_type"] = rec.type;
-                       j["subtype"] = rec.subtype;
-                       j["length"] = rec.length();
-                   },
-               },
-               rec.event);
+    wq::visit(Overloaded{
+                  [&](const wq::LossEvent& ev) {
+                      j["type"] = "loss";
+                      j["count"] = ev.count ? Json(*ev.count) : Json(nullptr);
+                  },
+                  [&](const wq::RemovalEvent& ev) {
+                      j["type"] = "removal";
+                      if (ev.id) {
+                          j["object"] = *ev.id;
+                      }
+                  },
+                  [&](const wq::KeyEvent& ev) {
+                      j["type"] = "key";
+                      j["subtype"] = wq::subtype_name(ev.subtype);
+                      j["key"] = ev.key;
+                      j["aux"] = ev.aux;
+                  },
+                  [&](const wq::BlockEvent& ev) {
+                      j["type"] = "block";
+                      j["subtype"] = wq::subtype_name(ev.subtype);
+                      j["dev"] = dev_json(ev.dev);
+                      j["sector"] = ev.sector;
+                      add_device(j, lookup_block(enrich, ev.dev));
+                  },
+                  [&](const wq::UsbEvent& ev) {
+                      j["type"] = "usb";
+                      j["subtype"] = wq::subtype_name(ev.subtype);
+                      j["name"] = std::string(ev.name);
+                      add_error(j, ev.error);
+                      add_device(j, lookup_usb(enrich, ev.name));
+                  },
+                  [&](const wq::SuperblockEvent& ev) {
+                      j["type"] = "fs";
+                      add_fs(j, ev);
+                  },
+                  [&](const wq::MountEvent& ev) {
+                      j["type"] = "mount";
+                      add_mount(j, ev);
+                  },
+                  [&](const wq::RawEvent&) {
+                      j["type"] = "raw";
+                      j["record_type"] = rec.raw_type();
+                      j["subtype"] = rec.subtype;
+                      j["length"] = rec.length();
+                  },
+              },
+              rec);
     // invalid UTF-8 (a USB name is raw bytes) is replaced, never an exception
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

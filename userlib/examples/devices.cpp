@@ -3,7 +3,6 @@
 // events, with udev's names where available.
 #include <cstdio>
 #include <string>
-#include <variant>
 
 #include <sys/sysmacros.h>
 
@@ -38,11 +37,11 @@ int main() {
         for (;;) {
             queue.wait(std::chrono::milliseconds(-1));
             for (const wq::Record& rec : queue.batch()) {
-                if (const auto* block = std::get_if<wq::BlockEvent>(&rec.event)) {
+                if (const auto block = wq::as_block(rec)) {
                     print(*block);
-                } else if (const auto* usb = std::get_if<wq::UsbEvent>(&rec.event)) {
+                } else if (const auto usb = wq::as_usb(rec)) {
                     print(*usb);
-                } else if (std::holds_alternative<wq::LossEvent>(rec.event)) {
+                } else if (wq::as_loss(rec)) {
                     std::printf("-- LOSS --\n");
                 }
             }

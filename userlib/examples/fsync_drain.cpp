@@ -14,7 +14,6 @@
 #include <string>
 #include <string_view>
 #include <unistd.h>
-#include <variant>
 
 #include <sys/stat.h>
 
@@ -33,11 +32,11 @@ std::string drain(wq::Queue& queue, dev_t dev, std::error_code& ec) {
         return why;
     }
     while (const auto rec = batch.next(ec)) {
-        if (std::holds_alternative<wq::LossEvent>(rec->event)) {
+        if (wq::as_loss(*rec)) {
             why = "notifications were lost";
         }
-        const auto* fs = std::get_if<wq::SuperblockEvent>(&rec->event);
-        if (fs != nullptr && fs->sb_id == dev &&
+        const auto fs = wq::as_superblock(*rec);
+        if (fs && fs->sb_id == dev &&
             (fs->subtype == wq::SuperblockSubtype::writeback_error ||
              fs->subtype == wq::SuperblockSubtype::error)) {
             why = std::string(wq::subtype_name(fs->subtype)) + ": " + std::strerror(fs->error) +

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Watches the session keyring and prints its changes, zero-copy from the
-// mapped ring, until interrupted.
+// Watches the session keyring and prints its changes until interrupted:
+// zero-copy from the mapped ring, or, without the module, from a kernel
+// notification pipe (Backend::automatic); the same batches either way.
 #include <cstdio>
-#include <variant>
 
 #include <watchqueue/watchqueue.hpp>
 
@@ -18,11 +18,11 @@ int main() {
             queue.wait(std::chrono::milliseconds(-1)); // poll(): see ring.hpp
             wq::Batch batch = queue.batch();           // head loaded once
             for (const wq::Record& rec : batch) {
-                if (const auto* key = std::get_if<wq::KeyEvent>(&rec.event)) {
+                if (const auto key = wq::as_key(rec)) {
                     std::printf("%d %.*s %u\n", key->key,
                                 static_cast<int>(wq::subtype_name(key->subtype).size()),
                                 wq::subtype_name(key->subtype).data(), key->aux);
-                } else if (const auto* loss = std::get_if<wq::LossEvent>(&rec.event)) {
+                } else if (const auto loss = wq::as_loss(rec)) {
                     std::printf("-- LOSS (%llu) --\n",
                                 static_cast<unsigned long long>(loss->count.value_or(0)));
                 }

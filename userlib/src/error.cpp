@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 class RecordCategory final : public std::error_category {
@@ -49,4 +50,5 @@ std::string open_error_message(const std::string& path, std::error_code ec) {
     return fmt::format("cannot open {}", path);
 }
 
+} // namespace v0
 } // namespace watchqueue

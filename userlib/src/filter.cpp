@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 constexpr std::uint32_t max_type = 0xffffffU; // 24 bits
@@ -114,4 +115,5 @@ Filter FilterBuilder::build() const {
     return Filter(entries_);
 }
 
+} // namespace v0
 } // namespace watchqueue

@@ -4,10 +4,12 @@
 #include <algorithm>
 
 #include "abi.hpp"
+#include "queue_state.hpp"
 #include "watchqueue/error.hpp"
 #include "watchqueue/queue.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 constexpr int max_watch_id = 255;
@@ -22,12 +24,25 @@ int add_id(unsigned watch_id) noexcept {
     return static_cast<int>(std::min(watch_id, static_cast<unsigned>(max_watch_id) + 1));
 }
 
+// Upstream's notification pipes only carry key watches: say so rather than
+// leave a bare EOPNOTSUPP.
+std::string context(const std::unique_ptr<detail::QueueState>& state, const char* what) {
+    std::string s(what);
+    if (state && state->backend == Backend::pipe) {
+        s += " (a notification pipe has key watches only: load the module with `modprobe "
+             "watch_queue`)";
+    }
+    return s;
+}
+
 } // namespace
 
-void Queue::watch_fd_ioctl(unsigned long request, int fd, int watch_id,
-                           std::error_code& ec) noexcept {
+namespace detail {
+
+void QueueState::watch_fd(unsigned long request, int fd, int watch_id,
+                          std::error_code& ec) noexcept {
     ec.clear();
-    if (backend_ == Backend::pipe) {
+    if (backend == Backend::pipe) {
         ec = std::make_error_code(std::errc::operation_not_supported);
         return;
     }
@@ -48,55 +63,55 @@ void Queue::watch_fd_ioctl(unsigned long request, int fd, int watch_id,
     }
 }
 
-// Upstream's notification pipes only carry key watches: say so rather than
-// leave a bare EOPNOTSUPP.
-std::string Queue::watch_context(const char* what) const {
-    std::string s(what);
-    if (backend_ == Backend::pipe) {
-        s += " (a notification pipe has key watches only: load the module with `modprobe "
-             "watch_queue`)";
-    }
-    return s;
-}
+} // namespace detail
 
 void Queue::watch_filesystem(int fd, unsigned watch_id, std::error_code& ec) noexcept {
-    watch_fd_ioctl(WQ_IOC_WATCH_SB, fd, add_id(watch_id), ec);
+    if (auto* q = detail::live(state_, ec)) {
+        q->watch_fd(WQ_IOC_WATCH_SB, fd, add_id(watch_id), ec);
+    }
 }
 
 void Queue::watch_filesystem(int fd, unsigned watch_id) {
     std::error_code ec;
     watch_filesystem(fd, watch_id, ec);
-    check(ec, watch_context("watching a filesystem"));
+    check(ec, context(state_, "watching a filesystem"));
 }
 
 void Queue::unwatch_filesystem(int fd, std::error_code& ec) noexcept {
-    watch_fd_ioctl(WQ_IOC_WATCH_SB, fd, -1, ec);
+    if (auto* q = detail::live(state_, ec)) {
+        q->watch_fd(WQ_IOC_WATCH_SB, fd, -1, ec);
+    }
 }
 
 void Queue::unwatch_filesystem(int fd) {
     std::error_code ec;
     unwatch_filesystem(fd, ec);
-    check(ec, watch_context("removing the watch of a filesystem"));
+    check(ec, context(state_, "removing the watch of a filesystem"));
 }
 
 void Queue::watch_mounts(int dir_fd, unsigned watch_id, std::error_code& ec) noexcept {
-    watch_fd_ioctl(WQ_IOC_WATCH_MOUNT, dir_fd, add_id(watch_id), ec);
+    if (auto* q = detail::live(state_, ec)) {
+        q->watch_fd(WQ_IOC_WATCH_MOUNT, dir_fd, add_id(watch_id), ec);
+    }
 }
 
 void Queue::watch_mounts(int dir_fd, unsigned watch_id) {
     std::error_code ec;
     watch_mounts(dir_fd, watch_id, ec);
-    check(ec, watch_context("watching mounts"));
+    check(ec, context(state_, "watching mounts"));
 }
 
 void Queue::unwatch_mounts(int dir_fd, std::error_code& ec) noexcept {
-    watch_fd_ioctl(WQ_IOC_WATCH_MOUNT, dir_fd, -1, ec);
+    if (auto* q = detail::live(state_, ec)) {
+        q->watch_fd(WQ_IOC_WATCH_MOUNT, dir_fd, -1, ec);
+    }
 }
 
 void Queue::unwatch_mounts(int dir_fd) {
     std::error_code ec;
     unwatch_mounts(dir_fd, ec);
-    check(ec, watch_context("removing a mount watch"));
+    check(ec, context(state_, "removing a mount watch"));
 }
 
+} // namespace v0
 } // namespace watchqueue

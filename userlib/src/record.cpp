@@ -1,77 +1,68 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Decoding one record: framing checks first, then one decoder per type.
-// A new type is one more decoder in decode_event().
+// Decoding records: framing checks when a record is read (decode_record()),
+// then one decoder per event type (as_key(), ...), called by the caller
+// when it wants the event.  A new type is a new decoder and as_*()
+// function, and a case in complete() if it has a struct (README, "ABI
+// policy").
 #include "watchqueue/record.hpp"
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 
 #include "abi.hpp"
 #include "watchqueue/error.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 using Bytes = std::span<const std::byte>;
 
-std::optional<Event> decode_meta(unsigned subtype, Bytes rec) noexcept {
-    switch (subtype) {
-    case WQ_META_LOSS:
-        // upstream pipes: 8 bytes, no count; the device: 16 bytes
-        if (rec.size() >= sizeof(wq_loss_notification)) {
-            return LossEvent{abi::load<wq_loss_notification>(rec).count};
-        }
-        return LossEvent{};
-    case WQ_META_REMOVAL:
-        if (rec.size() >= sizeof(wq_removal_notification)) {
-            return RemovalEvent{abi::load<wq_removal_notification>(rec).id};
-        }
-        return RemovalEvent{};
-    default:
-        return RawEvent{};
-    }
-}
+// The decoders never read outside @rec and give nullopt for a record too
+// short for its struct or of a subtype they do not know.
 
-std::optional<Event> decode_key(unsigned subtype, Bytes rec) noexcept {
-    if (rec.size() < sizeof(wq_key_notification)) {
+std::optional<KeyEvent> decode_key(unsigned subtype, Bytes rec) noexcept {
+    if (rec.size() < sizeof(wq_key_notification) || subtype > WQ_KEY_SETATTR) {
         return std::nullopt;
-    }
-    if (subtype > WQ_KEY_SETATTR) {
-        return RawEvent{};
     }
     const auto n = abi::load<wq_key_notification>(rec);
     return KeyEvent{static_cast<KeySubtype>(subtype), static_cast<std::int32_t>(n.key_id), n.aux};
 }
 
-std::optional<Event> decode_block(unsigned subtype, Bytes rec) noexcept {
-    if (rec.size() < sizeof(wq_block_notification)) {
+std::optional<BlockEvent> decode_block(unsigned subtype, Bytes rec) noexcept {
+    if (rec.size() < sizeof(wq_block_notification) || subtype < WQ_BLOCK_ERROR_TIMEOUT ||
+        subtype > WQ_BLOCK_ERROR_IO) {
         return std::nullopt;
-    }
-    if (subtype < WQ_BLOCK_ERROR_TIMEOUT || subtype > WQ_BLOCK_ERROR_IO) {
-        return RawEvent{};
     }
     const auto n = abi::load<wq_block_notification>(rec);
     return BlockEvent{static_cast<BlockSubtype>(subtype), n.dev, n.sector};
 }
 
-std::optional<Event> decode_usb(unsigned subtype, Bytes rec) noexcept {
-    constexpr std::size_t name_off = offsetof(wq_usb_notification, name);
-    if (rec.size() < name_off) {
+constexpr std::size_t usb_name_off = offsetof(wq_usb_notification, name);
+
+// The USB device name's bytes, or nullopt if the record cannot hold it.
+std::optional<Bytes> usb_name(Bytes rec) noexcept {
+    if (rec.size() < usb_name_off) {
         return std::nullopt;
     }
     const auto name_len =
         std::to_integer<std::size_t>(rec[offsetof(wq_usb_notification, name_len)]);
-    if (name_len > WQ_USB_MAX_NAME_LEN || name_off + name_len > rec.size()) {
+    if (name_len > WQ_USB_MAX_NAME_LEN || usb_name_off + name_len > rec.size()) {
         return std::nullopt;
     }
-    if (subtype > WQ_USB_DEVICE_ERROR) {
-        return RawEvent{};
+    return rec.subspan(usb_name_off, name_len);
+}
+
+std::optional<UsbEvent> decode_usb(unsigned subtype, Bytes rec) noexcept {
+    const auto name = usb_name(rec);
+    if (!name || subtype > WQ_USB_DEVICE_ERROR) {
+        return std::nullopt;
     }
     std::int32_t error = 0;
     std::memcpy(&error, rec.data() + offsetof(wq_usb_notification, error), sizeof(error));
-    const auto name = rec.subspan(name_off, name_len);
     return UsbEvent{static_cast<UsbSubtype>(subtype), error,
-                    std::string_view(reinterpret_cast<const char*>(name.data()), name.size())};
+                    std::string_view(reinterpret_cast<const char*>(name->data()), name->size())};
 }
 
 bool is_sb_error_subtype(unsigned subtype) noexcept {
@@ -79,9 +70,17 @@ bool is_sb_error_subtype(unsigned subtype) noexcept {
            subtype == WQ_SB_ENOSPC;
 }
 
-// READONLY is the 16-byte struct, the others the 32-byte error struct.
-std::optional<Event> decode_superblock(unsigned subtype, std::uint32_t info, Bytes rec) noexcept {
-    if (rec.size() < sizeof(wq_superblock_notification)) {
+// The size of the filesystem struct of @subtype: READONLY (and subtypes not
+// known here) the 16-byte struct, the others the 32-byte error struct.
+std::size_t sb_struct_size(unsigned subtype) noexcept {
+    return is_sb_error_subtype(subtype) ? sizeof(wq_superblock_error_notification)
+                                        : sizeof(wq_superblock_notification);
+}
+
+std::optional<SuperblockEvent> decode_superblock(unsigned subtype, std::uint32_t info,
+                                                 Bytes rec) noexcept {
+    if (rec.size() < sb_struct_size(subtype) ||
+        (subtype != WQ_SB_READONLY && !is_sb_error_subtype(subtype))) {
         return std::nullopt;
     }
     SuperblockEvent ev{};
@@ -89,53 +88,42 @@ std::optional<Event> decode_superblock(unsigned subtype, std::uint32_t info, Byt
     ev.sb_id = abi::load<wq_superblock_notification>(rec).sb_id;
     ev.is_now_ro = (info & WQ_SB_IS_NOW_RO) != 0;
     ev.emergency = (info & WQ_SB_EMERGENCY) != 0;
-    if (subtype == WQ_SB_READONLY) {
-        return ev;
+    if (subtype != WQ_SB_READONLY) {
+        const auto n = abi::load<wq_superblock_error_notification>(rec);
+        ev.error = static_cast<std::int32_t>(n.error);
+        ev.aux = n.aux;
+        ev.ino = n.ino;
     }
-    if (!is_sb_error_subtype(subtype)) {
-        return RawEvent{};
-    }
-    if (rec.size() < sizeof(wq_superblock_error_notification)) {
-        return std::nullopt;
-    }
-    const auto n = abi::load<wq_superblock_error_notification>(rec);
-    ev.error = static_cast<std::int32_t>(n.error);
-    ev.aux = n.aux;
-    ev.ino = n.ino;
     return ev;
 }
 
-std::optional<Event> decode_mount(unsigned subtype, std::uint32_t info, Bytes rec) noexcept {
-    if (rec.size() < sizeof(wq_mount_notification)) {
-        return std::nullopt;
-    }
+std::optional<MountEvent> decode_mount(unsigned subtype, std::uint32_t info, Bytes rec) noexcept {
     // 2 is the 2020 series' expiry, which the device reports as an unmount
-    if (subtype > WQ_MOUNT_MOVE_TO || subtype == 2) {
-        return RawEvent{};
+    if (rec.size() < sizeof(wq_mount_notification) || subtype > WQ_MOUNT_MOVE_TO || subtype == 2) {
+        return std::nullopt;
     }
     const auto n = abi::load<wq_mount_notification>(rec);
     return MountEvent{static_cast<MountSubtype>(subtype), n.auxiliary_mount, n.triggered_on,
                       (info & WQ_MOUNT_IN_SUBTREE) != 0, (info & WQ_MOUNT_IS_NOW_RO) != 0};
 }
 
-// nullopt: shorter than the type's struct
-std::optional<Event> decode_event(unsigned type, unsigned subtype, std::uint32_t info,
-                                  Bytes rec) noexcept {
+// False if @rec is shorter than the struct its type (and subtype) promise,
+// whether or not the subtype is known: a framing error, not a raw record.
+// A new type that has a struct is one more case here.
+bool complete(std::uint32_t type, unsigned subtype, Bytes rec) noexcept {
     switch (type) {
-    case WQ_TYPE_META:
-        return decode_meta(subtype, rec);
     case WQ_TYPE_KEY:
-        return decode_key(subtype, rec);
+        return rec.size() >= sizeof(wq_key_notification);
     case WQ_TYPE_BLOCK:
-        return decode_block(subtype, rec);
+        return rec.size() >= sizeof(wq_block_notification);
     case WQ_TYPE_USB:
-        return decode_usb(subtype, rec);
+        return usb_name(rec).has_value();
     case WQ_TYPE_SUPERBLOCK:
-        return decode_superblock(subtype, info, rec);
+        return rec.size() >= sb_struct_size(subtype);
     case WQ_TYPE_MOUNT:
-        return decode_mount(subtype, info, rec);
-    default:
-        return RawEvent{};
+        return rec.size() >= sizeof(wq_mount_notification);
+    default: // meta records may be short (upstream pipes' loss has no count)
+        return true;
     }
 }
 
@@ -165,12 +153,11 @@ std::optional<Record> decode_record(Bytes buf, std::error_code& ec) noexcept {
         return std::nullopt;
     }
     const Bytes rec = buf.first(len);
-    auto event = decode_event(hdr.type, hdr.subtype, hdr.info, rec);
-    if (!event) {
+    if (!complete(hdr.type, hdr.subtype, rec)) {
         ec = record_errc::truncated;
         return std::nullopt;
     }
-    return Record{hdr.type, hdr.subtype, hdr.info, rec, *event};
+    return Record{static_cast<Type>(hdr.type), hdr.subtype, hdr.info, rec};
 }
 
 Record decode_record(Bytes buf) {
@@ -183,6 +170,48 @@ Record decode_record(Bytes buf) {
         throw error(make_error_code(record_errc::past_end), "decoding a record");
     }
     return *rec;
+}
+
+std::optional<LossEvent> as_loss(const Record& rec) noexcept {
+    if (rec.type != Type::meta || rec.subtype != WQ_META_LOSS) {
+        return std::nullopt;
+    }
+    // upstream pipes: 8 bytes, no count; the device: 16 bytes
+    if (rec.bytes.size() >= sizeof(wq_loss_notification)) {
+        return LossEvent{abi::load<wq_loss_notification>(rec.bytes).count};
+    }
+    return LossEvent{};
+}
+
+std::optional<RemovalEvent> as_removal(const Record& rec) noexcept {
+    if (rec.type != Type::meta || rec.subtype != WQ_META_REMOVAL) {
+        return std::nullopt;
+    }
+    if (rec.bytes.size() >= sizeof(wq_removal_notification)) {
+        return RemovalEvent{abi::load<wq_removal_notification>(rec.bytes).id};
+    }
+    return RemovalEvent{};
+}
+
+std::optional<KeyEvent> as_key(const Record& rec) noexcept {
+    return rec.type == Type::key ? decode_key(rec.subtype, rec.bytes) : std::nullopt;
+}
+
+std::optional<BlockEvent> as_block(const Record& rec) noexcept {
+    return rec.type == Type::block ? decode_block(rec.subtype, rec.bytes) : std::nullopt;
+}
+
+std::optional<UsbEvent> as_usb(const Record& rec) noexcept {
+    return rec.type == Type::usb ? decode_usb(rec.subtype, rec.bytes) : std::nullopt;
+}
+
+std::optional<SuperblockEvent> as_superblock(const Record& rec) noexcept {
+    return rec.type == Type::superblock ? decode_superblock(rec.subtype, rec.info, rec.bytes)
+                                        : std::nullopt;
+}
+
+std::optional<MountEvent> as_mount(const Record& rec) noexcept {
+    return rec.type == Type::mount ? decode_mount(rec.subtype, rec.info, rec.bytes) : std::nullopt;
 }
 
 std::string_view subtype_name(KeySubtype s) noexcept {
@@ -221,10 +250,12 @@ std::string_view subtype_name(MountSubtype s) noexcept {
     return i < names.size() ? names.at(i) : "?";
 }
 
-std::string_view type_name(std::uint32_t type) noexcept {
+std::string_view type_name(Type type) noexcept {
     static constexpr std::array<std::string_view, 6> names = {"meta", "key", "block",
                                                               "usb",  "fs",  "mount"};
-    return type < names.size() ? names.at(type) : "?";
+    const auto i = static_cast<std::size_t>(type);
+    return i < names.size() ? names.at(i) : "?";
 }
 
+} // namespace v0
 } // namespace watchqueue

@@ -4,6 +4,7 @@
 #include "watchqueue/error.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 
 std::optional<Record> Records::next(std::error_code& ec) noexcept {
     ec.clear();
@@ -28,4 +29,5 @@ std::optional<Record> Records::next() {
     return rec;
 }
 
+} // namespace v0
 } // namespace watchqueue

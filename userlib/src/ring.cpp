@@ -8,6 +8,7 @@
 #include "watchqueue/error.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 namespace {
 
 std::uint64_t load_acquire(const std::uint64_t* p) noexcept {
@@ -75,4 +76,5 @@ void Batch::commit() noexcept {
     std::atomic_ref<std::uint64_t>(*tail_).store(start_ + committed_, std::memory_order_release);
 }
 
+} // namespace v0
 } // namespace watchqueue

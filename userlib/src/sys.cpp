@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The libc-backed system-call seam.
-#include "watchqueue/sys.hpp"
+#include "sys.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 
 namespace watchqueue {
+inline namespace v0 {
+namespace detail {
 namespace {
 
 constexpr long keyctl_watch_key_op = 32; // KEYCTL_WATCH_KEY (5.8+)
@@ -47,4 +49,6 @@ Sys& system_sys() noexcept {
     return sys;
 }
 
+} // namespace detail
+} // namespace v0
 } // namespace watchqueue

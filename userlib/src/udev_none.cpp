@@ -3,6 +3,7 @@
 #include "watchqueue/udev.hpp"
 
 namespace watchqueue {
+inline namespace v0 {
 
 bool udev_available() noexcept {
     return false;
@@ -16,4 +17,9 @@ std::optional<DeviceInfo> describe_usb(std::string_view /*name*/) noexcept {
     return std::nullopt;
 }
 
+std::optional<DeviceInfo> describe_device(const Record& /*rec*/) noexcept {
+    return std::nullopt;
+}
+
+} // namespace v0
 } // namespace watchqueue

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The seam over the system calls the library makes: the real implementation
-// forwards to libc; tests substitute their own.  Every call follows the libc
-// convention (-1 or MAP_FAILED and errno on failure) and never throws.
+// forwards to libc; the unit tests substitute their own (tests/unit/
+// lib_fake.*).  Every call follows the libc convention (-1 or MAP_FAILED and
+// errno on failure) and never throws.
+//
+// Private to the library and its tests: not installed, and no public header
+// names it, so it can change with the library.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <poll.h>
+#include <system_error>
 
 #include <sys/types.h>
 
+#include "watchqueue/queue.hpp"
+
 namespace watchqueue {
+inline namespace v0 {
+namespace detail {
 
 class Sys {
 public:
@@ -37,4 +46,14 @@ public:
 // The libc-backed implementation (a process-wide singleton).
 Sys& system_sys() noexcept;
 
+// Opens a queue as Queue's constructors do, with its system calls going to
+// @sys, which must outlive the queue: the unit tests' way in.  Throws
+// watchqueue::error, or reports in @ec.  Exported (the tests link the
+// shared library), but declared in no installed header.
+WATCHQUEUE_API Queue open_queue(const QueueOptions& options, Sys& sys);
+WATCHQUEUE_API Queue open_queue(const QueueOptions& options, Sys& sys,
+                                std::error_code& ec) noexcept;
+
+} // namespace detail
+} // namespace v0
 } // namespace watchqueue
