@@ -35,3 +35,20 @@ check_cleanup() {
 	done
 	[[ -n $work ]] && rm -rf "$work"
 }
+
+# wait_exit PID: true once PID (a child of the script) has exited within
+# $WAIT seconds; its exit status in $exit_status, which the sourcing
+# scripts read.
+# shellcheck disable=SC2034
+exit_status=
+wait_exit() {
+	local deadline=$((SECONDS + WAIT))
+	while kill -0 "$1" 2>/dev/null; do
+		((SECONDS <= deadline)) || return 1
+		sleep 0.1
+	done
+	wait "$1"
+	# shellcheck disable=SC2034 # read by the sourcing scripts
+	exit_status=$?
+	return 0
+}

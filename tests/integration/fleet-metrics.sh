@@ -43,18 +43,6 @@ wait_for() {
 	return 1
 }
 
-# wait_exit PID: true once PID has exited; its status in $exit_status.
-exit_status=
-wait_exit() {
-	local deadline=$((SECONDS + WAIT))
-	while kill -0 "$1" 2>/dev/null; do
-		((SECONDS <= deadline)) || return 1
-		sleep 0.1
-	done
-	wait "$1"
-	exit_status=$?
-}
-
 # Scrapes node_exporter into $scrape; false if it does not answer.
 scrape_now() {
 	curl -sf --max-time 5 "http://$LISTEN/metrics" >"$scrape.new" && mv "$scrape.new" "$scrape"

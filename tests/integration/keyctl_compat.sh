@@ -47,19 +47,6 @@ expect_line() {
 	fi
 }
 
-# wait_exit PID: true once PID (a child) has exited; its status in $exit_status.
-exit_status=
-wait_exit() {
-	local deadline=$((SECONDS + WAIT))
-	while kill -0 "$1" 2>/dev/null; do
-		((SECONDS <= deadline)) || return 1
-		sleep 0.1
-	done
-	wait "$1"
-	exit_status=$?
-	return 0
-}
-
 # expect_exit CHECK PID LOG: the background keyctl ended by itself, status 0.
 expect_exit() {
 	if ! wait_exit "$2"; then

@@ -48,18 +48,6 @@ start() {
 	}
 }
 
-# wait_exit PID: true once PID has exited; its status in $exit_status.
-exit_status=
-wait_exit() {
-	local deadline=$((SECONDS + WAIT))
-	while kill -0 "$1" 2>/dev/null; do
-		((SECONDS <= deadline)) || return 1
-		sleep 0.1
-	done
-	wait "$1"
-	exit_status=$?
-}
-
 new_key() { # description -> serial of a new user key in @s
 	keyctl add user "$1" value @s
 }
