@@ -438,10 +438,7 @@ std::vector<std::string> journal_fields(const Gap& gap) {
 }
 
 std::vector<std::string> journal_start_fields(const Formatter& fmt) {
-    std::string what;
-    for (const auto& [id, label] : fmt.labels) {
-        what += (what.empty() ? "" : " ") + label;
-    }
+    const std::string what = watch_list(fmt.labels);
     Fields f("start", LOG_INFO, "watching " + what);
     f.add("WQ_TYPE", "start");
     f.add("WQ_WATCHED", what);

@@ -261,11 +261,7 @@ Outcome watch(const wqmon::Options& o, wq::Queue& queue, Monitor& monitor, int s
 
 void banner(const wqmon::Formatter& fmt) {
     // as udevadm monitor's banner: the watches are in place from here on
-    std::string what;
-    for (const auto& [id, label] : fmt.labels) {
-        what += (what.empty() ? "" : " ") + label;
-    }
-    fmt::print(stderr, "wqmon: watching {}\n", what);
+    fmt::print(stderr, "wqmon: watching {}\n", wqmon::watch_list(fmt.labels));
 }
 
 int run(const wqmon::Options& o) {

@@ -186,6 +186,14 @@ void add_mount(Json& j, const wq::MountEvent& ev) {
 
 } // namespace
 
+std::string watch_list(const WatchLabels& labels) {
+    std::string list;
+    for (const auto& [id, label] : labels) {
+        list += (list.empty() ? "" : " ") + label;
+    }
+    return list;
+}
+
 Timestamp now() noexcept {
     return {micros(CLOCK_MONOTONIC), micros(CLOCK_REALTIME)};
 }

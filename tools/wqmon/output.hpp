@@ -48,6 +48,9 @@ struct Enricher {
 // a --fs or --mounts watch).
 using WatchLabels = std::map<unsigned, std::string>;
 
+// Every watch's label in id order, space-separated: "@s /dev/sda devices".
+[[nodiscard]] std::string watch_list(const WatchLabels& labels);
+
 // Both clocks now.
 [[nodiscard]] Timestamp now() noexcept;
 
