@@ -141,7 +141,7 @@ if [ "$mod_failed" -eq 0 ]; then
         result "$suite" "$passed" "$failed"
     done
     # Programs that print one "ok"/"PASS" or "FAIL" line per check.
-    compat_lib=$WQ_BIN/userlib/compat/libwatchqueue-compat.so
+    compat_lib=$WQ_BIN/userlib/preload/libwatchqueue-compat.so
     run_check_suite compat-upstream-api \
         env LD_PRELOAD="$compat_lib" "$WQ_BIN/tests/integration/upstream-api-keys"
     run_check_suite compat-keyctl \
