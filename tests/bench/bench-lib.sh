@@ -31,11 +31,11 @@ unload() {
 # Load $ko (with the given parameters) unless it is loaded; wait for the
 # device node.
 load() { # [module parameters...]
-	local i
+	: "${ko:?the script sets ko, the path of watch_queue.ko}"
 	if ! loaded watch_queue; then
 		insmod "$ko" "$@" || die "insmod $ko failed"
 	fi
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		[[ -c /dev/watch_queue ]] && return 0
 		sleep 0.1
 	done
