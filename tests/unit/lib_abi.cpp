@@ -52,7 +52,7 @@ TEST_CASE("the public types keep their layout (LP64, libstdc++)") {
         WQ_LAYOUT(Records, 32, 8),         WQ_LAYOUT(Queue, 8, 8),
         WQ_LAYOUT(Filter, 24, 8),          WQ_LAYOUT(FilterEntry, 48, 8),
         WQ_LAYOUT(InfoMatch, 8, 4),        WQ_LAYOUT(FilterBuilder, 56, 8),
-        WQ_LAYOUT(DeviceInfo, 128, 8),
+        WQ_LAYOUT(DeviceInfo, 128, 8),     WQ_LAYOUT(WatchId, 1, 1),
     };
 #undef WQ_LAYOUT
     for (const Layout& l : layouts) {

@@ -29,7 +29,7 @@ constexpr unsigned default_notes = 256;
 // What one read() of a notification pipe may return (whole records of at
 // most 128 bytes); a power of two, as Batch wants of a ring.
 constexpr std::size_t pipe_buffer_size = 4096;
-constexpr unsigned max_watch_id = 255;
+constexpr unsigned max_watch_id = WatchId::max;
 // <linux/watch_queue.h>: O_NOTIFICATION_PIPE is O_EXCL (not included: it
 // cannot be included with <fcntl.h>).
 constexpr int notification_pipe_flag = O_EXCL;

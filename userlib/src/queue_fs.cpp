@@ -12,7 +12,7 @@ namespace watchqueue {
 inline namespace v0 {
 namespace {
 
-constexpr int max_watch_id = 255;
+constexpr int max_watch_id = WatchId::max;
 
 void check(const std::error_code& ec, const std::string& what) {
     if (ec) {
