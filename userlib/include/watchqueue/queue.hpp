@@ -51,7 +51,9 @@ inline constexpr unsigned max_notes = 512;
 
 /// How to open a queue.  Give at most one of notes and ring_bytes.
 struct QueueOptions {
-    unsigned notes = 0;                   ///< 1..512 notes of 128 bytes; 0: 256
+    /// 1..512 notes of 128 bytes (0: 256); the queue then holds at most
+    /// notes rounded up to a multiple of 32 records, as upstream's does.
+    unsigned notes = 0;
     std::uint64_t ring_bytes = 0;         ///< the ring's size in bytes (device only); 0: not given
     Backend backend = Backend::automatic; ///< what to open
     std::string path = device_path;       ///< the device
