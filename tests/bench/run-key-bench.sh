@@ -49,7 +49,10 @@ declare -A options=([unloaded]="--watchers 0" [idle]="--watchers 0"
 	[armed]="--watchers 1 --watch-other" [one]="--watchers 1" [many]="--watchers 64")
 declare -A p10s=() means=()
 
-# The previous run's queues are closed; the hooks are disarmed by a work item.
+# The previous run's queues are closed; the hooks are disarmed by a work
+# item, at once: the module is loaded with key_hooks_linger_ms=0 (the
+# linger limits how often a user can make the hooks re-arm, which does not
+# matter here, and would race with this wait).
 wait_disarmed() {
 	local i state
 	for i in $(seq 100); do
@@ -65,7 +68,7 @@ measure() { # config
 	if [[ $1 == unloaded ]]; then
 		unload
 	else
-		load
+		load key_hooks_linger_ms=0
 		wait_disarmed
 	fi
 	# shellcheck disable=SC2086 # options is a word list
