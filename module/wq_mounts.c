@@ -21,9 +21,13 @@
  * are coalesced (a delayed work queued once however many changes come)
  * and rate-limited to one per WQ_MOUNT_READ_INTERVAL; a change arriving
  * during a read queues the work again, so the last change is always read.
- * The table's memory is charged to the memory cgroup and the per-user
- * mount table limit of the task that made the object (also when the
- * worker re-reads it), once, not per watch.
+ * The table's memory is charged once, not per watch, to one of the users
+ * whose watches use it (its payer): to the memory cgroup and the per-user
+ * mount table limit of the task that made the object, also when the
+ * worker re-reads it; when the payer's last watch of the table ends while
+ * other users' watches remain, to one of theirs (struct wq_mount_payer).
+ * A re-read that fails (the table outgrew the payer's limit, or memory)
+ * keeps the old table and tells every watch of the table about the loss.
  *
  * No reference to the watched directory is kept (it would keep its mount
  * busy): the watch covers the path the directory had, as mountinfo
@@ -35,9 +39,9 @@
  * watch of a path (EBUSY) and removals by path; no table is read and no
  * path looked up under it.  wq_mounts_lock (spinlock) guards the list of
  * watch objects (which teardown also changes), the list of namespaces and
- * their user counts.  ns->lock (a mutex) guards a namespace's table and
- * its hash of watches and is held across a read of the table, by the work
- * or by a watch joining a stale table.  Order: wq_mounts_mutex, ns->lock;
+ * their user counts.  ns->lock (a mutex) guards a namespace's table, its
+ * hash of watches and its payers, and is held across a read of the table,
+ * by the work or by a watch joining a stale table.  Order: wq_mounts_mutex, ns->lock;
  * wq_mounts_lock is innermost.
  */
 #include <linux/dcache.h>
@@ -67,6 +71,15 @@
 #define WQ_MOUNT_READ_INTERVAL	msecs_to_jiffies(10)
 #define WQ_MOUNT_DIR_BITS	9
 
+/* A user whose watches use a table, as the task that asked first was. */
+struct wq_mount_payer {
+	struct list_head	node;		/* ns->payers */
+	struct wq_user		*user;
+	struct mem_cgroup	*memcg;
+	bool			exempt;		/* from the user's limit */
+	unsigned int		objs;		/* the user's watches here */
+};
+
 struct wq_mount_ns {
 	struct list_head	node;		/* wq_mount_nss */
 	unsigned int		users;		/* objects; wq_mounts_lock */
@@ -79,13 +92,12 @@ struct wq_mount_ns {
 	atomic_t		changes;	/* wake-ups so far */
 	unsigned long		next_read;	/* jiffies: no re-read before */
 	struct delayed_work	work;
-	struct wq_user		*user;		/* charged for the table */
-	struct mem_cgroup	*memcg;		/* ditto */
-	bool			exempt;		/* from the user's limit */
 	struct mutex		lock;		/* all below */
 	int			read_changes;	/* changes before the last read */
 	struct wq_mount_table	table;
 	struct hlist_head	*dirs;		/* objects by path */
+	struct list_head	payers;		/* one per user of the table */
+	struct wq_mount_payer	*payer;		/* charged for the table */
 };
 
 struct wq_mount_obj {
@@ -93,6 +105,7 @@ struct wq_mount_obj {
 	struct hlist_node	dir_node;	/* ns->dirs */
 	const struct wq_queue	*queue;		/* identity only */
 	struct wq_mount_ns	*ns;
+	struct wq_mount_payer	*payer;		/* its user's, once joined */
 	char			*path;		/* escaped as in mountinfo */
 	size_t			path_len;
 	struct wq_watch_list	wlist;
@@ -166,6 +179,7 @@ static void wq_mount_post(const struct wq_mount_change *c, void *data)
 static int wq_mount_ns_read(struct wq_mount_ns *ns)
 {
 	int changes = atomic_read(&ns->changes);
+	struct wq_mount_payer *payer = ns->payer;
 	struct mem_cgroup *old_memcg;
 	struct wq_mount_table table;
 	u64 room;
@@ -177,20 +191,21 @@ static int wq_mount_ns_read(struct wq_mount_ns *ns)
 	 * in its place (both exist until the differences are posted, so a
 	 * re-read may briefly hold twice the limit's share of one table).
 	 */
-	room = wq_user_mount_table_room(ns->user, ns->exempt);
+	room = wq_user_mount_table_room(payer->user, payer->exempt);
 	room = room > U64_MAX - ns->table.bytes ? U64_MAX :
 	       room + ns->table.bytes;
-	/* A worker belongs to no cgroup: charge whoever made the object. */
-	old_memcg = wq_set_active_memcg(ns->memcg);
+	/* A worker belongs to no cgroup: charge the payer's. */
+	old_memcg = wq_set_active_memcg(payer->memcg);
 	ret = wq_mount_table_read(ns->file, &table, min_t(u64, room, SIZE_MAX));
 	wq_set_active_memcg(old_memcg);
 	if (ret)
 		return ret;
-	wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
-	ret = wq_user_charge_mount_table(ns->user, table.bytes, ns->exempt);
+	wq_user_uncharge_mount_table(payer->user, ns->table.bytes);
+	ret = wq_user_charge_mount_table(payer->user, table.bytes,
+					 payer->exempt);
 	if (ret) {
-		/* The old table is still there; it was within the limit. */
-		wq_user_charge_mount_table(ns->user, ns->table.bytes, true);
+		/* The old table stays, charged as it was. */
+		wq_user_charge_mount_table(payer->user, ns->table.bytes, true);
 		wq_mount_table_free(&table);
 		return ret;
 	}
@@ -201,6 +216,22 @@ static int wq_mount_ns_read(struct wq_mount_ns *ns)
 	return 0;
 }
 
+/*
+ * Every watch of @ns may have missed records (under ns->lock).  The hash
+ * holds at most the watches that users could pay for, and this runs only
+ * after a failed read, itself rate-limited.
+ */
+static void wq_mount_ns_lost(struct wq_mount_ns *ns)
+{
+	u64 stamp = wq_loss_stamp();
+	struct wq_mount_obj *obj;
+	unsigned int i;
+
+	for (i = 0; i < (1U << WQ_MOUNT_DIR_BITS); i++)
+		hlist_for_each_entry(obj, &ns->dirs[i], dir_node)
+			wq_post_loss(&obj->wlist, 1, stamp);
+}
+
 static void wq_mount_work(struct work_struct *work)
 {
 	struct wq_mount_ns *ns = container_of(to_delayed_work(work),
@@ -209,8 +240,13 @@ static void wq_mount_work(struct work_struct *work)
 
 	mutex_lock(&ns->lock);
 	ret = wq_mount_ns_read(ns);
+	/*
+	 * The old table stays and the next change retries, posting the
+	 * differences from it; what came and went meanwhile is lost.
+	 */
+	if (ret)
+		wq_mount_ns_lost(ns);
 	mutex_unlock(&ns->lock);
-	/* The next change retries; nothing was posted from this one. */
 	if (ret)
 		pr_warn_ratelimited("cannot read the mount table: %d\n", ret);
 }
@@ -246,22 +282,123 @@ static void wq_mount_queue_proc(struct file *file, wait_queue_head_t *whead,
 	add_wait_queue(whead, &ns->wait);
 }
 
+/* The calling task's payer record, in no table yet; NULL if no memory. */
+static struct wq_mount_payer *wq_mount_payer_new(void)
+{
+	struct wq_mount_payer *p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+
+	if (!p)
+		return NULL;
+	INIT_LIST_HEAD(&p->node);
+	p->user = wq_user_get();
+	if (!p->user) {
+		kfree(p);
+		return NULL;
+	}
+	p->exempt = wq_user_exempt();
+	if (current->mm)
+		p->memcg = get_mem_cgroup_from_mm(current->mm);
+	return p;
+}
+
+static void wq_mount_payer_free(struct wq_mount_payer *p)
+{
+	if (!p)
+		return;
+	wq_user_put(p->user);
+	mem_cgroup_put(p->memcg);
+	kfree(p);
+}
+
+/*
+ * @to pays for @ns's table from now on (under ns->lock), whatever its
+ * limit: the table exists and serves its watches; a user past the limit
+ * can make no other table until its usage falls.  Memory already
+ * allocated stays charged to the old payer's memory cgroup until the next
+ * read replaces the table.
+ */
+static void wq_mount_ns_pay(struct wq_mount_ns *ns, struct wq_mount_payer *to)
+{
+	wq_user_uncharge_mount_table(ns->payer->user, ns->table.bytes);
+	wq_user_charge_mount_table(to->user, ns->table.bytes, true);
+	ns->payer = to;
+}
+
+/*
+ * @obj's user is one of @ns's payers from now on (under ns->lock), with
+ * @fresh, the caller's record, if the user had none there: returns
+ * whether @fresh was used.  A payer left without watches (the object's
+ * maker, whose own watch failed) hands the table over.
+ */
+static bool wq_mount_payer_join(struct wq_mount_ns *ns,
+				struct wq_mount_obj *obj,
+				struct wq_mount_payer *fresh)
+{
+	struct wq_mount_payer *p, *old = ns->payer;
+	bool used = false;
+
+	list_for_each_entry(p, &ns->payers, node)
+		if (p->user == fresh->user)
+			goto found;
+	p = fresh;
+	used = true;
+	list_add_tail(&p->node, &ns->payers);
+found:
+	p->objs++;
+	obj->payer = p;
+	if (!old->objs && old != p) {
+		wq_mount_ns_pay(ns, p);
+		list_del(&old->node);
+		wq_mount_payer_free(old);
+	}
+	return used;
+}
+
+/*
+ * @obj's watch is gone (under ns->lock).  The payer's last watch hands
+ * the table over to another user's watches if there are any; if not, the
+ * table goes with its last reference or passes to the next user to join.
+ */
+static void wq_mount_payer_leave(struct wq_mount_ns *ns,
+				 struct wq_mount_obj *obj)
+{
+	struct wq_mount_payer *p = obj->payer, *next;
+
+	if (!p)
+		return;
+	obj->payer = NULL;
+	if (--p->objs)
+		return;
+	if (p == ns->payer) {
+		next = list_first_entry(&ns->payers, struct wq_mount_payer,
+					node);
+		if (next == p)
+			next = list_next_entry(p, node);
+		if (list_entry_is_head(next, &ns->payers, node))
+			return;
+		wq_mount_ns_pay(ns, next);
+	}
+	list_del(&p->node);
+	wq_mount_payer_free(p);
+}
+
 /* Undo what wq_mount_ns_new() set up; process context, no users left. */
 static void wq_mount_ns_free(struct wq_mount_ns *ns)
 {
+	struct wq_mount_payer *p, *tmp;
+
 	if (ns->whead)
 		remove_wait_queue(ns->whead, &ns->wait);
 	/* No wake-up can queue it any more. */
 	cancel_delayed_work_sync(&ns->work);
 	if (ns->table.bytes)
-		wq_user_uncharge_mount_table(ns->user, ns->table.bytes);
+		wq_user_uncharge_mount_table(ns->payer->user, ns->table.bytes);
 	wq_mount_table_free(&ns->table);
 	if (ns->file)
 		fput(ns->file);
 	path_put(&ns->root);
-	if (ns->user)
-		wq_user_put(ns->user);
-	mem_cgroup_put(ns->memcg);
+	list_for_each_entry_safe(p, tmp, &ns->payers, node)
+		wq_mount_payer_free(p);
 	kvfree(ns->dirs);
 	mutex_destroy(&ns->lock);
 	kfree(ns);
@@ -320,16 +457,18 @@ static struct wq_mount_ns *wq_mount_ns_new(struct file *file,
 	ns->next_read = jiffies;
 	INIT_DELAYED_WORK(&ns->work, wq_mount_work);
 	mutex_init(&ns->lock);
-	ns->exempt = wq_user_exempt();
-	if (current->mm)
-		ns->memcg = get_mem_cgroup_from_mm(current->mm);
-	ns->user = wq_user_get();
+	INIT_LIST_HEAD(&ns->payers);
 	ns->dirs = kvcalloc(1U << WQ_MOUNT_DIR_BITS, sizeof(*ns->dirs),
 			    GFP_KERNEL_ACCOUNT);
-	if (!ns->user || !ns->dirs) {
+	/* The caller pays, until its watch joins or fails (see _join). */
+	ns->payer = wq_mount_payer_new();
+	if (!ns->payer || !ns->dirs) {
+		wq_mount_payer_free(ns->payer);
+		ns->payer = NULL;
 		ret = -ENOMEM;
 		goto err;
 	}
+	list_add(&ns->payer->node, &ns->payers);
 	/*
 	 * Wake-ups first, then the first copy, under the table lock: a change
 	 * racing with the copy queues the work, which waits for the lock and
@@ -441,6 +580,7 @@ static void wq_mount_release_watch(struct wq_watch *watch)
 	spin_unlock(&wq_mounts_lock);
 	mutex_lock(&ns->lock);
 	hlist_del_init(&obj->dir_node);
+	wq_mount_payer_leave(ns, obj);
 	mutex_unlock(&ns->lock);
 	wq_mount_ns_put(ns);
 	kfree(obj->path);
@@ -521,12 +661,14 @@ static struct wq_mount_obj *wq_mount_find(const struct wq_queue *q,
 }
 
 /*
- * Enters @obj in its namespace's hash, after a fresh read if the table
- * missed changes: a watch gets the changes made after it was asked for,
- * not those made before that the table had not caught up with yet (which
- * go to the watches already there).
+ * Enters @obj in its namespace's hash and its user among the payers
+ * (taking *@fresh, the caller's payer record, if it is used), after a
+ * fresh read if the table missed changes: a watch gets the changes made
+ * after it was asked for, not those made before that the table had not
+ * caught up with yet (which go to the watches already there).
  */
-static int wq_mount_join(struct wq_mount_obj *obj)
+static int wq_mount_join(struct wq_mount_obj *obj,
+			 struct wq_mount_payer **fresh)
 {
 	struct wq_mount_ns *ns = obj->ns;
 	int ret = 0;
@@ -535,9 +677,12 @@ static int wq_mount_join(struct wq_mount_obj *obj)
 		return -EINTR;
 	if (atomic_read(&ns->changes) != ns->read_changes)
 		ret = wq_mount_ns_read(ns);
-	if (!ret)
+	if (!ret) {
 		hlist_add_head(&obj->dir_node,
 			       wq_mount_bucket(ns, obj->path, obj->path_len));
+		if (wq_mount_payer_join(ns, obj, *fresh))
+			*fresh = NULL;
+	}
 	mutex_unlock(&ns->lock);
 	return ret;
 }
@@ -546,6 +691,7 @@ static int wq_mount_join(struct wq_mount_obj *obj)
 static int wq_mount_add(struct wq_queue *q, struct wq_mount_ns *ns,
 			char *path, size_t path_len, u8 watch_id)
 {
+	struct wq_mount_payer *payer;
 	struct wq_mount_obj *obj;
 	struct wq_watch *w;
 	int ret;
@@ -558,7 +704,10 @@ static int wq_mount_add(struct wq_queue *q, struct wq_mount_ns *ns,
 		return PTR_ERR(w);
 	}
 	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
-	if (!obj) {
+	payer = wq_mount_payer_new();
+	if (!obj || !payer) {
+		wq_mount_payer_free(payer);
+		kfree(obj);
 		wq_watch_free(w);
 		kfree(path);
 		wq_mount_ns_put(ns);
@@ -590,7 +739,9 @@ static int wq_mount_add(struct wq_queue *q, struct wq_mount_ns *ns,
 	spin_unlock(&wq_mounts_lock);
 	mutex_unlock(&wq_mounts_mutex);
 
-	ret = wq_mount_join(obj);
+	ret = wq_mount_join(obj, &payer);
+	wq_mount_payer_free(payer);
+	payer = NULL;
 	if (ret)
 		goto err_unlist;
 	/* Once added, the watch may go at once: obj is not ours any more. */
@@ -598,6 +749,7 @@ static int wq_mount_add(struct wq_queue *q, struct wq_mount_ns *ns,
 	if (ret) {
 		mutex_lock(&ns->lock);
 		hlist_del_init(&obj->dir_node);
+		wq_mount_payer_leave(ns, obj);
 		mutex_unlock(&ns->lock);
 		goto err_unlist;
 	}
@@ -611,6 +763,7 @@ err_unlist:
 	spin_unlock(&wq_mounts_lock);
 	mutex_unlock(&wq_mounts_mutex);
 err_free:
+	wq_mount_payer_free(payer);
 	wq_watch_free(w);
 	wq_mount_ns_put(ns);
 	kfree(obj->path);

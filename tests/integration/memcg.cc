@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Ring memory is charged to the opener's memory cgroup (cgroup v2).
+// Ring memory is charged to the opener's memory cgroup, a mount table to
+// its watcher's, also when the module re-reads it (cgroup v2).
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sched.h>
 #include <unistd.h>
 
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 
+#include "fs_helpers.h"
 #include "it_common.h"
 #include "wq_catch.hpp"
 
@@ -17,6 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint64_t mib = 1ULL << 20;
+constexpr std::size_t mounts = 1000; // mount table growth, see below
 
 bool write_file(const fs::path& path, const std::string& value) {
     std::ofstream out(path);
@@ -54,6 +58,17 @@ fs::path cgroup2_memory_root(std::string& why) {
         return {};
     }
     return root;
+}
+
+// The cgroup this process is in, below @root.
+fs::path own_cgroup(const fs::path& root) {
+    const std::string self = read_file("/proc/self/cgroup");
+    const auto at = self.find("0::/");
+    if (at == std::string::npos) {
+        throw std::runtime_error("no cgroup2 line in /proc/self/cgroup");
+    }
+    const auto end = self.find('\n', at);
+    return root / self.substr(at + 4, end == std::string::npos ? end : end - at - 4);
 }
 
 class Cgroup {
@@ -122,4 +137,58 @@ TEST_CASE("ring memory is charged to the memory cgroup", "[memcg]") {
     // pages): up to one batch may come from stock precharged earlier.
     constexpr long charge_batch = 64L * 4096;
     CHECK(out[2] >= static_cast<long>(mib) - charge_batch);
+}
+
+TEST_CASE("a mount table the module re-reads is charged to its watcher's memory cgroup",
+          "[memcg]") {
+    std::string why;
+    const fs::path root = cgroup2_memory_root(why);
+    if (root.empty()) {
+        WARN("SKIPPED: " << why);
+        return;
+    }
+    const fs::path home = own_cgroup(root);
+    const Cgroup cg(root / ("wq-table-" + std::to_string(::getpid())));
+    const auto join = [&cg] {
+        return write_file(cg.path() / "cgroup.procs", std::to_string(::getpid())) &&
+               ::unshare(CLONE_NEWNS) == 0 &&
+               ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    };
+    // 1000 bind mounts on paths of 700 characters: the table's text, about
+    // 800 KiB, grows from one buffer of 16 KiB to one of 1 MiB.
+    const auto got = run_in_child(join, [&] {
+        const ScratchMount scratch("/run/wq-memcg-" + std::to_string(::getpid()));
+        std::string deep = scratch.path();
+        for (const char c : {'a', 'b', 'c'}) {
+            deep += "/" + std::string(230, c);
+        }
+        make_dirs(deep);
+        make_dirs(scratch.path() + "/src");
+        Queue q = sized_queue(64UL * 1024);
+        const Fd dir = open_fd(scratch.path(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const long watched = watch_mount(q.fd(), dir.get(), 1);
+        // Out of the cgroup: from here on only the module charges it.
+        if (!write_file(home / "cgroup.procs", std::to_string(::getpid()))) {
+            throw std::runtime_error("cannot go back to " + home.string());
+        }
+        const std::uint64_t before = cg.memory_current();
+        for (std::size_t i = 0; i < mounts; ++i) {
+            const std::string target = deep + "/m" + std::to_string(i);
+            make_dirs(target);
+            sys_mount(scratch.path() + "/src", target, nullptr, MS_BIND);
+        }
+        const auto recs = records_until(
+            q, [](const std::vector<Bytes>& r) { return r.size() >= mounts; },
+            std::chrono::seconds(120));
+        const std::uint64_t after = cg.memory_current();
+        return std::vector<long>{watched, static_cast<long>(recs.size()),
+                                 static_cast<long>(after) - static_cast<long>(before)};
+    });
+    REQUIRE(got.size() == 3);
+    CHECK(got[0] == 0);
+    CHECK(got[1] == static_cast<long>(mounts));
+    INFO("memory.current grew by " << got[2] << " bytes");
+    // The new table (1 MiB of text and its index) less the first one,
+    // give or take the memcg's per-CPU charge batch (at most 64 pages).
+    CHECK(got[2] >= static_cast<long>(mib) - 64L * 4096);
 }

@@ -965,3 +965,156 @@ TEST_CASE("a table that fits the per-user limit once is re-read within it", "[mo
     REQUIRE(failures.empty());
     CHECK(got == std::vector<long>{0, 3, 3});
 }
+
+TEST_CASE("a table that outgrows the per-user limit: its watches get a loss record", "[mounts]") {
+    const Arena arena;
+    const std::string dir = arena.watched();
+    const std::uint64_t one = table_bytes();
+    // Room for this table, not for one whose text needs a buffer twice as
+    // large.
+    const ParamGuard limit("max_user_mount_table_bytes");
+    limit.set(one + one / 2);
+    int fds[4];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(fds + 2, O_CLOEXEC) == 0);
+    const Fd ready_rd(fds[0]);
+    const Fd ready_wr(fds[1]);
+    const Fd lost_rd(fds[2]);
+    const Fd lost_wr(fds[3]);
+    std::vector<std::string> grown;
+    Failures failures;
+    // Outside the watched directory: nothing to report but the loss.
+    std::jthread mounter = spawn(failures, [&] {
+        if (poll_events(ready_rd.get(), POLLIN, 30000) == 0) {
+            throw std::runtime_error("the watcher never got ready");
+        }
+        while (table_bytes() < 2 * one) {
+            grown.push_back(arena.base() + "/outside/g" + std::to_string(grown.size()));
+            make_dirs(grown.back());
+            mount_tmpfs(grown.back());
+        }
+        if (poll_events(lost_rd.get(), POLLIN, 30000) == 0) {
+            throw std::runtime_error("the watcher never saw the loss");
+        }
+        // The table fits again: a mount in the directory is reported.
+        for (const std::string& g : grown) {
+            sys_umount(g);
+        }
+        make_dirs(arena.at("after"));
+        mount_tmpfs(arena.at("after"));
+    });
+    const auto got = run_unprivileged([&] {
+        Queue q = mount_queue();
+        const long watched = watch_mount(q.fd(), open_dir(dir).get(), 1);
+        if (::write(ready_wr.get(), "x", 1) != 1) {
+            throw_errno("write");
+        }
+        const auto has_loss = [](const std::vector<Bytes>& r) {
+            return std::ranges::any_of(r, [](const Bytes& b) { return is_loss(b); });
+        };
+        auto recs = records_until(q, has_loss, 60s);
+        const long lost = std::ranges::count_if(recs, [](const Bytes& b) { return is_loss(b); });
+        const long others = static_cast<long>(recs.size()) - lost;
+        if (::write(lost_wr.get(), "x", 1) != 1) {
+            throw_errno("write");
+        }
+        // More loss records may come while the table shrinks back.
+        recs = records_until(
+            q,
+            [](const std::vector<Bytes>& r) {
+                return std::ranges::any_of(r, [](const Bytes& b) { return !is_loss(b); });
+            },
+            30s);
+        std::vector<long> out{watched, lost > 0 ? 1 : 0, others};
+        for (const Bytes& b : recs) {
+            if (!is_loss(b)) {
+                out.push_back(static_cast<long>(decode_mount(b).subtype));
+            }
+        }
+        return out;
+    });
+    mounter.join();
+    INFO(failures.str() << grown.size() << " mounts grew the table past " << 2 * one << " bytes");
+    REQUIRE(failures.empty());
+    CHECK(got == std::vector<long>{0, 1, 0, WQ_MOUNT_NEW});
+    ::umount2(arena.at("after").c_str(), MNT_DETACH);
+}
+
+TEST_CASE("a table's charge passes to another user when its payer's watches end", "[mounts]") {
+    const Arena arena;
+    const std::string dir = arena.watched();
+    const std::uint64_t one = table_bytes();
+    const std::uint64_t before = mount_tables();
+    // Room for one table per user.
+    const ParamGuard limit("max_user_mount_table_bytes");
+    limit.set(one + one / 2);
+    constexpr uid_t first = 65534;
+    constexpr uid_t second = 65533;
+    // A watch of the directory in a mount namespace of its own: a second
+    // table for the user.
+    const auto own_namespace = [] {
+        return ::unshare(CLONE_NEWNS) == 0 &&
+               ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    };
+    // 0 or the errno; ENOSPC is retried for a while if @wait (a closed
+    // queue's watches go after a grace period).
+    const auto second_table = [&](uid_t uid, bool wait) {
+        const auto watch = [&] {
+            Queue q = mount_queue();
+            return watch_mount(q.fd(), open_dir(dir).get(), 1);
+        };
+        const auto got = run_in_child(
+            [&] { return own_namespace() && become_user(uid); },
+            [&] { return std::vector<long>{wait ? retry_while(ENOSPC, watch) : watch()}; });
+        return got.empty() ? -1L : got[0];
+    };
+
+    // Each user holds a watch of the same table until told to stop.
+    struct Holder {
+        Fd ready_rd, ready_wr, stop_rd, stop_wr;
+        std::vector<long> got;
+    };
+    const auto make_holder = [] {
+        int fds[4];
+        if (::pipe2(fds, O_CLOEXEC) != 0 || ::pipe2(fds + 2, O_CLOEXEC) != 0) {
+            throw_errno("pipe2");
+        }
+        return Holder{Fd(fds[0]), Fd(fds[1]), Fd(fds[2]), Fd(fds[3]), {}};
+    };
+    Holder a = make_holder();
+    Holder b = make_holder();
+    Failures failures;
+    const auto hold = [&](uid_t uid, Holder& h) {
+        h.got = run_in_child([uid] { return become_user(uid); },
+                             [&] {
+                                 Queue q = mount_queue();
+                                 const long watched = watch_mount(q.fd(), open_dir(dir).get(), 1);
+                                 if (::write(h.ready_wr.get(), "x", 1) != 1) {
+                                     throw_errno("write");
+                                 }
+                                 poll_events(h.stop_rd.get(), POLLIN, 60000);
+                                 return std::vector<long>{watched};
+                             });
+    };
+    std::jthread holder_a = spawn(failures, [&] { hold(first, a); });
+    REQUIRE(poll_events(a.ready_rd.get(), POLLIN, 30000) != 0);
+    CHECK(mount_tables() == before + 1);
+    std::jthread holder_b = spawn(failures, [&] { hold(second, b); });
+    REQUIRE(poll_events(b.ready_rd.get(), POLLIN, 30000) != 0);
+    CHECK(mount_tables() == before + 1);
+
+    // The first user pays: it has no room for a second table.
+    CHECK(second_table(first, false) == ENOSPC);
+    // Its watch ends; the second user's remains and pays from now on.
+    REQUIRE(::write(a.stop_wr.get(), "x", 1) == 1);
+    holder_a.join();
+    CHECK(second_table(first, true) == 0);
+    CHECK(second_table(second, false) == ENOSPC);
+    REQUIRE(::write(b.stop_wr.get(), "x", 1) == 1);
+    holder_b.join();
+    INFO(failures.str());
+    CHECK(failures.empty());
+    CHECK(a.got == std::vector<long>{0});
+    CHECK(b.got == std::vector<long>{0});
+    CHECK(tables_become(before));
+}
