@@ -124,8 +124,37 @@ static int wq_hook_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_hook *h = wq_hook_of(ri);
 
-	memset(ri->data, 0, h->data_size);
+	/*
+	 * A memset() of a size known only now is "rep stosb", a step per
+	 * byte, on every probed call: the data comes in a few sizes, each
+	 * cleared with a constant-size memset() (a few word stores).
+	 */
+	switch (h->data_class) {
+	case 0:
+		break;
+	case WQ_HOOK_DATA_SMALL:
+		memset(ri->data, 0, WQ_HOOK_DATA_SMALL);
+		break;
+	case WQ_HOOK_DATA_MEDIUM:
+		memset(ri->data, 0, WQ_HOOK_DATA_MEDIUM);
+		break;
+	default:
+		memset(ri->data, 0, WQ_HOOK_DATA_MAX);
+		break;
+	}
 	return h->entry ? h->entry(ri, regs) : 0;
+}
+
+/* The size class of @size bytes of return probe data; 0 if too big */
+static unsigned int wq_hook_data_class(size_t size)
+{
+	if (!size)
+		return 0;
+	if (size <= WQ_HOOK_DATA_SMALL)
+		return WQ_HOOK_DATA_SMALL;
+	if (size <= WQ_HOOK_DATA_MEDIUM)
+		return WQ_HOOK_DATA_MEDIUM;
+	return size <= WQ_HOOK_DATA_MAX ? WQ_HOOK_DATA_MAX : 0;
 }
 
 static int wq_hook_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -163,7 +192,10 @@ static int wq_hook_register(struct wq_hook *h, const char *name)
 		h->rp.kp.symbol_name = name;
 		h->rp.entry_handler = wq_hook_entry;
 		h->rp.handler = wq_hook_ret;
-		h->rp.data_size = h->data_size;
+		h->data_class = wq_hook_data_class(h->data_size);
+		if (WARN_ON_ONCE(h->data_size && !h->data_class))
+			return -EINVAL;
+		h->rp.data_size = h->data_class;
 		h->rp.maxactive = wq_hook_maxactive(h);
 		return register_kretprobe(&h->rp);
 	case WQ_HOOK_TRACEPOINT:

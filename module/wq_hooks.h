@@ -51,6 +51,11 @@ enum wq_hook_need {
 /* The in-module targets should exist now: warn about those missing */
 #define WQ_HOOKS_ARM_WARN_MODULE	BIT(0)
 
+/* Return probe data, allocated and zeroed in one of these sizes */
+#define WQ_HOOK_DATA_SMALL	32
+#define WQ_HOOK_DATA_MEDIUM	64
+#define WQ_HOOK_DATA_MAX	128
+
 #define WQ_HOOK_NAMES	2
 /* Hooks in one set at most (a bit mask of them, batches on the stack) */
 #define WQ_HOOKS_MAX	24
@@ -72,6 +77,7 @@ struct wq_hook {
 	/* The engine's state, under the set's lock */
 	struct wq_hook_set	*set;
 	const char		*used;		/* the name found, NULL: not yet */
+	unsigned int		data_class;	/* data_size rounded: see below */
 	bool			armed;		/* stays set until unregistered */
 	atomic_long_t		missed_seen;	/* misses already reported */
 	union {
