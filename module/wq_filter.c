@@ -11,7 +11,7 @@
 #include "wq_filter.h"
 #include "wq_queue.h"
 
-static int wq_filter_check(const struct wq_notification_type_filter *e)
+int wq_filter_entry_check(const struct wq_notification_type_filter *e)
 {
 	if (e->info_filter & ~e->info_mask)
 		return -EINVAL;
@@ -45,7 +45,7 @@ static struct wq_filter *wq_filter_copy(const void __user *arg)
 		goto err;
 	}
 	for (i = 0; i < f->nr; i++) {
-		ret = wq_filter_check(&f->entries[i]);
+		ret = wq_filter_entry_check(&f->entries[i]);
 		if (ret)
 			goto err;
 	}

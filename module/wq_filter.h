@@ -14,6 +14,9 @@ struct wq_filter {
 	struct wq_notification_type_filter	entries[];
 };
 
+/* 0 or -EINVAL: upstream's checks of one filter entry (info_filter/mask). */
+int wq_filter_entry_check(const struct wq_notification_type_filter *e);
+
 /* WQ_IOC_SET_FILTER: replace (or with NULL remove) the queue's filter. */
 int wq_filter_set(struct wq_queue *q, const void __user *arg);
 void wq_filter_free(struct wq_queue *q);

@@ -168,19 +168,15 @@ static int wq_mount_table_read_text(struct file *file, char **textp, size_t *len
 	return 0;
 }
 
-int wq_mount_table_read(struct file *file, struct wq_mount_table *t,
-			size_t max_bytes)
+int wq_mount_table_parse(struct wq_mount_table *t, char *text, size_t len,
+			 size_t cap, size_t max_bytes)
 {
-	const char *p, *end, *nl;
-	size_t len, cap, lines = 0;
-	int ret;
+	const char *p, *end = text + len, *nl;
+	size_t lines = 0;
 
 	memset(t, 0, sizeof(*t));
-	ret = wq_mount_table_read_text(file, &t->text, &len, &cap, max_bytes);
-	if (ret)
-		return ret;
-	end = t->text + len;
-	for (p = t->text; p < end && (nl = memchr(p, '\n', end - p)); p = nl + 1)
+	t->text = text;
+	for (p = text; p < end && (nl = memchr(p, '\n', end - p)); p = nl + 1)
 		lines++;
 	lines = lines ? lines : 1;
 	t->bytes = cap + 1 + lines * sizeof(*t->mnts);
@@ -193,11 +189,25 @@ int wq_mount_table_read(struct file *file, struct wq_mount_table *t,
 		wq_mount_table_free(t);
 		return -ENOMEM;
 	}
-	for (p = t->text; p < end && (nl = memchr(p, '\n', end - p)); p = nl + 1)
+	for (p = text; p < end && (nl = memchr(p, '\n', end - p)); p = nl + 1)
 		if (wq_parse_line(p, nl, &t->mnts[t->nr]))
 			t->nr++;
 	sort(t->mnts, t->nr, sizeof(*t->mnts), wq_mountinfo_cmp, NULL);
 	return 0;
+}
+
+int wq_mount_table_read(struct file *file, struct wq_mount_table *t,
+			size_t max_bytes)
+{
+	size_t len, cap;
+	char *text;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	ret = wq_mount_table_read_text(file, &text, &len, &cap, max_bytes);
+	if (ret)
+		return ret;
+	return wq_mount_table_parse(t, text, len, cap, max_bytes);
 }
 
 void wq_mount_table_free(struct wq_mount_table *t)

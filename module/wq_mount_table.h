@@ -38,6 +38,14 @@ int wq_mount_table_read(struct file *file, struct wq_mount_table *t,
 			size_t max_bytes);
 void wq_mount_table_free(struct wq_mount_table *t);
 
+/*
+ * Parse @len bytes of mountinfo text (NUL-terminated, in a kvmalloc()ed
+ * buffer of @cap + 1 bytes, which the table takes over even on error):
+ * wq_mount_table_read() after reading, and the KUnit tests' way in.
+ */
+int wq_mount_table_parse(struct wq_mount_table *t, char *text, size_t len,
+			 size_t cap, size_t max_bytes);
+
 /* A change between two tables; mount and parent ids as in the records. */
 struct wq_mount_change {
 	u8		subtype;	/* WQ_MOUNT_* */

@@ -89,6 +89,17 @@ static bool wq_queue_post_locked(struct wq_queue *q,
 		need += sizeof(struct wq_loss_notification);
 
 	used = wq_ring_used(ring, q->head, &tail);
+	/*
+	 * Sized in notes: upstream marks the last record queued and read()
+	 * makes the loss record up once that record has been read, so all
+	 * the records lost between two that were queued give one loss record,
+	 * between those two.  Write a pending loss record only ahead of the
+	 * next record or into a ring whose every byte has been consumed;
+	 * never on its own behind unread records (as a poll() or FIONREAD in
+	 * the middle of a run of losses would), or the run would give two.
+	 */
+	if (!n && q->rec_max && used)
+		return false;
 	/* A loss record takes no note: upstream's is made up by read(). */
 	if (used < 0 || ring->size - used < need ||
 	    (n && q->rec_max && !wq_records_fit_locked(q, tail))) {

@@ -208,16 +208,17 @@ int wq_queue_size(struct wq_queue *q, u64 bytes)
  * Upstream allocates whole pages of 128-byte notes, rounding the count up
  * to a page's worth (32 on 4 KiB pages), and each record takes one note
  * whatever its size: hold exactly as many records, and report loss where
- * upstream's queue would.  The notes' bytes hold that many records of the
- * largest size (WQ_RECORD_MAX) plus a loss record (upstream's read() makes
- * its own up), so only the record count ever refuses one.
+ * upstream's queue would.  Only the record count may ever refuse a record,
+ * so the ring's bytes hold that many records of the largest size, each
+ * behind a loss record, and one loss record more: a queue sized in notes
+ * writes a pending loss record only ahead of a record or into an empty
+ * ring (wq_post.c).
  */
 int wq_queue_size_notes(struct wq_queue *q, unsigned long notes)
 {
 	u32 rec_max = roundup(notes, PAGE_SIZE / WQ_NOTE_SIZE);
+	u64 loss = sizeof(struct wq_loss_notification);
 
-	BUILD_BUG_ON((PAGE_SIZE / WQ_NOTE_SIZE) *
-		     (WQ_NOTE_SIZE - WQ_RECORD_MAX) <
-		     sizeof(struct wq_loss_notification));
-	return wq_queue_size_records(q, (u64)rec_max * WQ_NOTE_SIZE, rec_max);
+	return wq_queue_size_records(q, rec_max * (WQ_RECORD_MAX + loss) + loss,
+				     rec_max);
 }

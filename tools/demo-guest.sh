@@ -7,7 +7,7 @@
 #     unplugs a USB gadget on dummy_hcd.
 set -euo pipefail
 insmod "$WQ_MODDIR/watch_queue.ko"
-export LD_PRELOAD=$WQ_BIN/userlib/compat/libwatchqueue-compat.so
+export LD_PRELOAD=$WQ_BIN/userlib/preload/libwatchqueue-compat.so
 echo 1 >/proc/sys/kernel/keys/gc_delay
 WQMON=$WQ_BIN/tools/wqmon/wqmon
 GADGET=/sys/kernel/config/usb_gadget/demo

@@ -28,6 +28,11 @@
 # measurement, after 1 s of ramp).
 set -u
 
+BENCH_NAME=run-block-bench
+# shellcheck source=tests/bench/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+bench_cleanup() { stop_helper; }
+
 : "${WQ_MODDIR:?WQ_MODDIR is not set}"
 : "${WQ_OUT:?WQ_OUT is not set}"
 WQ_BIN=${WQ_BIN:-${WQ_SRC:-.}/build/meson}
@@ -43,14 +48,6 @@ declare -A label=([unloaded]="not loaded" [idle]="no watches" [armed]="armed")
 declare -A iops=() fast=()
 helper_pid=''
 
-die() {
-	echo "run-block-bench: $*" >&2
-	stop_helper
-	exit 1
-}
-
-loaded() { [ -d /sys/module/watch_queue ]; }
-
 stop_helper() {
 	[ -n "$helper_pid" ] || return 0
 	kill -TERM "$helper_pid" 2>/dev/null
@@ -63,9 +60,9 @@ enter() {
 	stop_helper
 	case $1 in
 	unloaded)
-		if loaded; then rmmod watch_queue || die "rmmod watch_queue failed"; fi ;;
+		if loaded watch_queue; then rmmod watch_queue || die "rmmod watch_queue failed"; fi ;;
 	idle | armed)
-		if ! loaded; then insmod "$ko" || die "insmod $ko failed"; fi ;;
+		if ! loaded watch_queue; then insmod "$ko" || die "insmod $ko failed"; fi ;;
 	esac
 	if [ "$1" = armed ]; then
 		coproc HELPER { exec taskset -c 1 "$helper"; }
@@ -75,7 +72,7 @@ enter() {
 		read -r -t 20 line <&"${HELPER[0]}" || true
 		[ "$line" = ready ] || die "wq_devwatch did not start"
 		grep -qxE 'armed \+block_rq_(error|complete)' "$hooks" || die "block hook not armed: $(cat "$hooks")"
-	elif loaded; then
+	elif loaded watch_queue; then
 		# The last watch of the previous round is released by a work item.
 		local _
 		for _ in $(seq 50); do
@@ -107,11 +104,10 @@ pct() { tr ' ' '\n' | sort -n | awk -v p="$1" '{ v[NR] = $1 }
 iqm() { tr ' ' '\n' | sort -n | awk '{ v[NR] = $1 }
 	END { k = int(NR / 4); for (i = k + 1; i <= NR - k; i++) { s += v[i]; n++ }
 	printf "%d", s / n + 0.5 }'; }
-ratio() { awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN { printf "%.*f", d, a / b }'; }
 
 command -v fio >/dev/null || die "fio is not installed (tests/install-deps)"
 [ -x "$helper" ] || die "$helper not built"
-loaded && { rmmod watch_queue || die "watch_queue is in use"; }
+loaded watch_queue && { rmmod watch_queue || die "watch_queue is in use"; }
 modprobe null_blk nr_devices=1 || die "modprobe null_blk failed"
 for _ in $(seq 50); do [ -b "$disk" ] && break; sleep 0.1; done
 [ -b "$disk" ] || die "$disk did not appear"
@@ -135,7 +131,7 @@ for ((r = 0; r < rounds; r++)); do
 	done
 	echo "$line" | tee -a "$report"
 done
-loaded && rmmod watch_queue
+loaded watch_queue && rmmod watch_queue
 
 verdict() { # label figure base
 	if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a >= 0.98 * b) }'; then

@@ -28,6 +28,10 @@
 # KEY_BENCH_UPDATES (16000 per measurement).
 set -u
 
+BENCH_NAME=run-key-bench
+# shellcheck source=tests/bench/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+
 : "${WQ_MODDIR:?WQ_MODDIR is not set}"
 : "${WQ_OUT:?WQ_OUT is not set}"
 WQ_BIN=${WQ_BIN:-${WQ_SRC:-.}/build/meson}
@@ -45,37 +49,10 @@ declare -A options=([unloaded]="--watchers 0" [idle]="--watchers 0"
 	[armed]="--watchers 1 --watch-other" [one]="--watchers 1" [many]="--watchers 64")
 declare -A p10s=() means=()
 
-die() {
-	echo "run-key-bench: $*" >&2
-	exit 1
-}
-
-loaded() {
-	[[ -d /sys/module/$1 ]]
-}
-
-unload() {
-	if loaded wq_test; then
-		rmmod wq_test || die "rmmod wq_test failed"
-	fi
-	if loaded watch_queue; then
-		rmmod watch_queue || die "rmmod watch_queue failed"
-	fi
-}
-
-load() {
-	local i
-	if ! loaded watch_queue; then
-		insmod "$ko" || die "insmod $ko failed"
-	fi
-	for i in $(seq 50); do
-		[[ -c /dev/watch_queue ]] && return 0
-		sleep 0.1
-	done
-	die "/dev/watch_queue did not appear"
-}
-
-# The previous run's queues are closed; the hooks are disarmed by a work item.
+# The previous run's queues are closed; the hooks are disarmed by a work
+# item, at once: the module is loaded with key_hooks_linger_ms=0 (the
+# linger limits how often a user can make the hooks re-arm, which does not
+# matter here, and would race with this wait).
 wait_disarmed() {
 	local i state
 	for i in $(seq 100); do
@@ -91,7 +68,7 @@ measure() { # config
 	if [[ $1 == unloaded ]]; then
 		unload
 	else
-		load
+		load key_hooks_linger_ms=0
 		wait_disarmed
 	fi
 	# shellcheck disable=SC2086 # options is a word list
@@ -104,11 +81,6 @@ measure() { # config
 	p10s[$1]+="$p10 "
 	means[$1]+="$mean "
 	echo "  ${label[$1]}: $p10 ns/update (mean $mean)"
-}
-
-median() { # numbers...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 [[ -x $bench ]] || die "$bench is missing (build with meson first)"
@@ -146,10 +118,6 @@ for c in "${configs[@]}"; do
 	# shellcheck disable=SC2086
 	mean[$c]=$(median ${means[$c]})
 done
-
-ratio() { # value base
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
-}
 
 target() { # config limit-percent text
 	awk -v a="${p10[$1]}" -v b="${p10[unloaded]}" -v lim="$2" -v text="$3" 'BEGIN {

@@ -19,6 +19,10 @@
 # MOUNT_BENCH_WATCHES ("1 100 8000").
 set -u
 
+BENCH_NAME=run-mount-bench
+# shellcheck source=tests/bench/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+
 : "${WQ_MODDIR:?WQ_MODDIR is not set}"
 : "${WQ_OUT:?WQ_OUT is not set}"
 WQ_BIN=${WQ_BIN:-${WQ_SRC:-.}/build/meson}
@@ -29,21 +33,6 @@ readonly changes=${MOUNT_BENCH_CHANGES:-100}
 read -r -a configs <<<"${MOUNT_BENCH_WATCHES:-1 100 8000}"
 readonly report=$WQ_OUT/mount-bench.txt
 declare -A cpus=() syss=() lats=()
-
-die() {
-	echo "run-mount-bench: $*" >&2
-	exit 1
-}
-
-median() { # numbers...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-field() { # line name
-	local v=${1##*"$2"=}
-	echo "${v%% *}"
-}
 
 [[ -x $bench ]] || die "$bench is missing (build with meson first)"
 if [[ ! -d /sys/module/watch_queue ]]; then
@@ -86,17 +75,13 @@ done
 first=${configs[0]}
 last=${configs[-1]}
 
-ratio() { # value base
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
-}
-
 {
 	echo "ns per change, median of the rounds (ratio to $first watch)"
 	printf '%-8s %12s %6s %12s %6s %12s\n' watches cpu ratio syscall ratio latency
 	for n in "${configs[@]}"; do
 		printf '%-8s %12s %6s %12s %6s %12s\n' "$n" \
-			"${cpu[$n]}" "$(ratio "${cpu[$n]}" "${cpu[$first]}")" \
-			"${sys[$n]}" "$(ratio "${sys[$n]}" "${sys[$first]}")" "${lat[$n]}"
+			"${cpu[$n]}" "$(ratio "${cpu[$n]}" "${cpu[$first]}" 2)" \
+			"${sys[$n]}" "$(ratio "${sys[$n]}" "${sys[$first]}" 2)" "${lat[$n]}"
 	done
 	echo "per round (cpu):"
 	for n in "${configs[@]}"; do

@@ -39,6 +39,10 @@
 # measurement).
 set -u
 
+BENCH_NAME=run-parity-bench
+# shellcheck source=tests/bench/bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+
 : "${WQ_MODDIR:?WQ_MODDIR is not set}"
 : "${WQ_OUT:?WQ_OUT is not set}"
 WQ_BIN=${WQ_BIN:-${WQ_SRC:-.}/build/meson}
@@ -70,45 +74,6 @@ declare -A method_label=([pipe_read4k]="pipe read(), 4 KiB buffer"
 declare -A figures=()
 hook_state=''
 
-die() {
-	echo "run-parity-bench: $*" >&2
-	exit 1
-}
-
-loaded() {
-	[[ -d /sys/module/$1 ]]
-}
-
-unload() {
-	if loaded wq_test; then
-		rmmod wq_test || die "rmmod wq_test failed"
-	fi
-	if loaded watch_queue; then
-		rmmod watch_queue || die "rmmod watch_queue failed"
-	fi
-}
-
-load() {
-	local i
-	if ! loaded watch_queue; then
-		insmod "$ko" || die "insmod $ko failed"
-	fi
-	for i in $(seq 50); do
-		[[ -c /dev/watch_queue ]] && return 0
-		sleep 0.1
-	done
-	die "/dev/watch_queue did not appear"
-}
-
-# The value of name=value in the words of $1.
-field() { # line name
-	local w
-	for w in $1; do
-		[[ $w == "$2="* ]] && { echo "${w#*=}"; return 0; }
-	done
-	die "no $2= in: $1"
-}
-
 measure() { # config
 	local c=$1 line name
 	if [[ -n ${module[$c]:-} ]]; then load; else unload; fi
@@ -130,15 +95,6 @@ measure() { # config
 	fi
 	echo "  ${label[$c]}: update $(field "$line" update_p10)" \
 		"link $(field "$line" link_p10) unlink $(field "$line" unlink_p10)"
-}
-
-median() { # numbers...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-ratio() { # value base
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
 }
 
 [[ -x $bench ]] || die "$bench is missing (build with meson first)"

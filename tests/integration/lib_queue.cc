@@ -2,6 +2,7 @@
 // libwatchqueue against the real device: records posted by wq_test.ko and by
 // real key operations, consumed through batches of the mapped ring and
 // through read(), with loss, filters, removal, waiting and errors.
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -203,6 +204,56 @@ TEST_CASE("key watches: real key changes decode as key events", "[lib][keys]") {
     q.unwatch_key(other, ec);
     CHECK(ec.value() == EBADSLT); // no such watch
     CHECK_THROWS_WITH(q.unwatch_key(other), Catch::Contains("removing the watch of key"));
+}
+
+TEST_CASE("watch(Target): one call for every source, on the real device", "[lib][target]") {
+    REQUIRE(keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0) > 0); // a keyring of our own
+    wq::Queue q = wq::Queue::open();
+    const std::int32_t key = add_user_key("lib-target", "one", KEY_SPEC_SESSION_KEYRING);
+    q.watch(wq::target::Key{key}, 200);
+    REQUIRE(keyctl(KEYCTL_UPDATE, static_cast<unsigned long>(key),
+                   reinterpret_cast<unsigned long>("two"), 3) == 0);
+    CHECK(q.wait(2000ms) == wq::WaitResult::ready);
+    std::vector<std::vector<std::byte>> keep;
+    auto recs = drain(q, keep);
+    REQUIRE_FALSE(recs.empty());
+    CHECK(wq::as_key(recs[0]).value().subtype == wq::KeySubtype::updated);
+    CHECK(wq::as_key(recs[0]).value().key == key);
+    CHECK(recs[0].watch_id() == 200);
+    q.unwatch(wq::target::Key{key});
+    std::error_code ec;
+    q.unwatch(wq::target::Key{key}, ec);
+    CHECK(ec.value() == EBADSLT); // removed by the call before
+
+    // The other sources: added with their id, refused a second time, and
+    // removed with a removal record carrying the id.
+    const int dir = ::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(dir >= 0);
+    const wq::Target others[] = {wq::target::Devices{}, wq::target::Filesystem{dir},
+                                 wq::target::Mounts{dir}};
+    unsigned id = 10;
+    for (const wq::Target& t : others) {
+        INFO("target alternative " << t.index());
+        ++id;
+        q.watch(t, id, ec);
+        if (ec == std::errc::operation_not_supported) {
+            continue; // not on this kernel
+        }
+        REQUIRE_FALSE(ec);
+        q.watch(t, id + 100, ec);
+        CHECK(ec == std::errc::device_or_resource_busy);
+        q.unwatch(t);
+        recs = drain(q, keep);
+        const auto removal = std::find_if(recs.begin(), recs.end(), [id](const wq::Record& r) {
+            return wq::as_removal(r) && r.watch_id() == id;
+        });
+        CHECK(removal != recs.end());
+        q.unwatch(t, ec);
+        CHECK(ec.value() == EBADSLT);
+    }
+    ::close(dir);
+    CHECK_THROWS_WITH(q.watch(wq::target::Filesystem{dir}, 256),
+                      Catch::Contains("watch id 256 is out of range"));
 }
 
 TEST_CASE("errors carry errno and what was attempted", "[lib][errors]") {

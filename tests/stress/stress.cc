@@ -108,6 +108,37 @@ void check(bool ok, const std::string& what) {
 
 // ---------------------------------------------------------------- watchdog
 
+// Prints a file as "# " lines, if it can be read (a task's kernel stack
+// needs root).
+void print_file(const std::string& title, const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "re");
+    if (f == nullptr) {
+        return;
+    }
+    say("# " + title + ":");
+    std::array<char, 512> line{};
+    while (std::fgets(line.data(), static_cast<int>(line.size()), f) != nullptr) {
+        std::string l(line.data());
+        if (!l.empty() && l.back() == '\n') {
+            l.pop_back();
+        }
+        say("#   " + l);
+    }
+    std::fclose(f);
+}
+
+// Where a stalled worker is: its kernel stack and system call, and the
+// module's hook state, so that a stall report says what it waited for.
+void describe_stall(pid_t tid) {
+    if (tid != 0) {
+        const std::string task = "/proc/self/task/" + std::to_string(tid);
+        print_file("its system call", task + "/syscall");
+        print_file("its kernel stack", task + "/stack");
+    }
+    print_file("key hooks", "/sys/module/watch_queue/parameters/key_hooks");
+    print_file("key hooks armed since load", "/sys/module/watch_queue/parameters/key_hooks_arms");
+}
+
 // Each worker bumps its counter whenever it gets something done; the
 // watchdog fails the run if one does not for --stall seconds.
 class Watchdog {
@@ -116,6 +147,7 @@ public:
         std::string name;
         std::atomic<std::uint64_t> progress{0};
         std::atomic<bool> done{false};
+        std::atomic<pid_t> tid{0}; // set by the worker's thread
     };
 
     Worker& add(std::string name) {
@@ -159,6 +191,7 @@ private:
                 if (now - seen[i].since > std::chrono::seconds(stall_seconds)) {
                     fail("watchdog: worker '" + w.name + "' made no progress for " +
                          std::to_string(stall_seconds) + " s (hung in the kernel?)");
+                    describe_stall(w.tid.load());
                     // Threads stuck in a system call cannot be joined.
                     std::fflush(stdout);
                     ::_exit(2);
@@ -205,6 +238,7 @@ struct Shared {
 // Runs @fn; an exception becomes a failure of worker @w.
 std::jthread worker(Shared& sh, Watchdog::Worker& w, std::function<void()> fn) {
     return std::jthread([&sh, &w, fn = std::move(fn)] {
+        w.tid = ::gettid();
         try {
             fn();
         } catch (const std::exception& e) {
@@ -791,6 +825,7 @@ int run(const Options& opt) {
         std::to_string(sh.filters_set) + " filters set, " + std::to_string(sh.kills) +
         " object kills, " + std::to_string(sh.key_changes) + " key changes, " +
         std::to_string(sh.churn_records) + " records read by churn queues");
+    print_file("key hooks armed since load", "/sys/module/watch_queue/parameters/key_hooks_arms");
     check(sh.queues_opened > 0 && sh.watches_added > 0 && sh.filters_set > 0 && sh.kills > 0,
           "churn happened");
     pass("watchdog: every worker made progress (limit " + std::to_string(opt.stall) + " s)");

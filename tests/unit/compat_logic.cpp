@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The compat library's decisions (userlib/compat/compat_logic.h) against a
+// The compat library's decisions (userlib/preload/compat_logic.h) against a
 // fake system-call seam: which pipe2() failures the device replaces, which
 // fds are the device, KEYCTL_WATCH_KEY -> WQ_IOC_WATCH_KEY, the capability
 // bit, and that results and errno pass through untouched everywhere else.

@@ -5,9 +5,13 @@
 // built against the installed headers: keep the layout, or bump the soname
 // (userlib/meson.build, debian/) and the inline namespace together.
 #include <cstddef>
+#include <cstring>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
+
+#include <linux/wq_dev.h>
 
 #include "wq_catch.hpp"
 #include <watchqueue/watchqueue.hpp>
@@ -48,7 +52,7 @@ TEST_CASE("the public types keep their layout (LP64, libstdc++)") {
         WQ_LAYOUT(Records, 32, 8),         WQ_LAYOUT(Queue, 8, 8),
         WQ_LAYOUT(Filter, 24, 8),          WQ_LAYOUT(FilterEntry, 48, 8),
         WQ_LAYOUT(InfoMatch, 8, 4),        WQ_LAYOUT(FilterBuilder, 56, 8),
-        WQ_LAYOUT(DeviceInfo, 128, 8),
+        WQ_LAYOUT(DeviceInfo, 128, 8),     WQ_LAYOUT(WatchId, 1, 1),
     };
 #undef WQ_LAYOUT
     for (const Layout& l : layouts) {
@@ -63,4 +67,23 @@ TEST_CASE("the public types keep their layout (LP64, libstdc++)") {
 #else
     SUCCEED("the recorded layouts are those of LP64 with libstdc++");
 #endif
+}
+
+// userlib/src/abi_check.cpp checks every constant, struct and member of the
+// header at compile time; the header's bit-fields only with GCC, so here
+// too, at run time.
+TEST_CASE("the record header's bit-fields: type in bits 0..23, subtype in 24..31") {
+    const unsigned char bytes[8] = {0x01, 0x02, 0x03, 0x04, 0x08, 0x01, 0, 0};
+    wq_notification hdr{};
+    static_assert(sizeof(hdr) == sizeof(bytes));
+    std::memcpy(&hdr, bytes, sizeof(hdr));
+    CHECK(hdr.type == 0x030201U);
+    CHECK(hdr.subtype == 0x04U);
+    CHECK(hdr.info == 0x108U); // length 8, watch 1
+    // and as the library decodes them
+    const auto rec = wq::decode_record(std::as_bytes(std::span(bytes)));
+    CHECK(rec.raw_type() == 0x030201U);
+    CHECK(rec.subtype == 0x04U);
+    CHECK(rec.length() == 8);
+    CHECK(rec.watch_id() == 1);
 }

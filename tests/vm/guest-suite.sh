@@ -140,8 +140,13 @@ if [ "$mod_failed" -eq 0 ]; then
         log "suite $suite: $passed passed, $failed failed (exit $rc)"
         result "$suite" "$passed" "$failed"
     done
+    # The module's KUnit suites, run when it was loaded, on a kernel with
+    # KUnit (the debug lane's).
+    if [ -d /sys/kernel/debug/kunit ]; then
+        run_check_suite kunit "$WQ_SRC/tests/debug-kernel/kunit-results"
+    fi
     # Programs that print one "ok"/"PASS" or "FAIL" line per check.
-    compat_lib=$WQ_BIN/userlib/compat/libwatchqueue-compat.so
+    compat_lib=$WQ_BIN/userlib/preload/libwatchqueue-compat.so
     run_check_suite compat-upstream-api \
         env LD_PRELOAD="$compat_lib" "$WQ_BIN/tests/integration/upstream-api-keys"
     run_check_suite compat-keyctl \

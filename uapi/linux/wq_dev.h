@@ -20,14 +20,22 @@
  *	WQ_IOC_SET_SIZE (upstream's IOC_WATCH_QUEUE_SET_SIZE, same number):
  *	arg = number of 128-byte notes, 1..512, with upstream's capacity: as
  *	upstream allocates whole pages of notes, the count is rounded up to a
- *	multiple of a page's worth (32 on 4 KiB pages), and the queue holds at
- *	most that many records, one per note whatever their size; a record
- *	posted while that many are unread is lost (counted, and reported by a
- *	loss record), exactly where upstream's queue would lose it.  Reading
- *	(read() or the mapping's consumer position) gives notes back.  The
- *	ring's bytes (data_size) are the notes' bytes rounded up to a power of
- *	two of at least one page.  WQ_IOC_SET_RING_BYTES: byte semantics, no
- *	record limit: arg points to a
+ *	multiple of a page's worth (32 on 4 KiB pages: 1 gives 32, 33 gives
+ *	64), and the queue holds at most that many records, one per note
+ *	whatever their size; a record posted while that many are unread is
+ *	lost (counted, and reported by a loss record), exactly where upstream's
+ *	queue would lose it.  Loss and removal records are not posted
+ *	records: a loss record takes no note (upstream's read() makes its own
+ *	up), a removal record takes one (as upstream's).  A record is unread,
+ *	and keeps its note, until the consumer position has passed its end:
+ *	read() and the mapping's consumer alike give notes back.  The ring
+ *	under such a queue is still the byte ring described below, only large
+ *	enough that the record count, never the bytes, refuses a record:
+ *	data_size is room for that many records of the largest size each behind
+ *	a loss record, and one loss record more, rounded up to a power of two
+ *	(8 KiB for up to 32 notes, 128 KiB for 512).  A mapping's reader sees
+ *	the same records and loss records in the same place as read().
+ *	WQ_IOC_SET_RING_BYTES: byte semantics, no record limit: arg points to a
  *	__u64 byte size, rounded up to a power of two of at least one page,
  *	at most the module parameter max_ring_bytes (16 MiB by default).
  *	Either may be used once, before the first watch is added: EBUSY
@@ -71,6 +79,20 @@
  *	records lost since the previous loss record) before any record posted
  *	after the loss, in read() and mmap mode alike.  The total since the
  *	queue was opened is also in struct wq_ring_producer.lost.
+ *	A queue sized with WQ_IOC_SET_SIZE places loss records as upstream
+ *	does: upstream marks the last record queued before a loss, and read()
+ *	makes a loss record up once that record has been read.  So the records
+ *	lost between two records that were queued give one loss record, between
+ *	those two, and the records lost after the last one queued give one
+ *	loss record after it, which the reader gets once it has read everything
+ *	before it: the next read() returns it without blocking, as upstream's
+ *	does, and poll() reports it (upstream's does not).  It is written into
+ *	the ring when a read(), poll() or FIONREAD finds everything before it
+ *	consumed, or ahead of the next record, so a mapping's reader gets it
+ *	by polling.  FIONREAD counts it only once it is written: while records
+ *	are unread, FIONREAD is their bytes, as upstream's.  A queue sized with
+ *	WQ_IOC_SET_RING_BYTES (or never sized) writes a pending loss record
+ *	as soon as there is room and a read(), poll() or FIONREAD asks.
  *
  * Removal
  *	When a watch ends because its object died or it was removed, the queue

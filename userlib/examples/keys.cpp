@@ -13,7 +13,7 @@ int main() {
     (void)std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         wq::Queue queue = wq::Queue::open({.notes = 64});
-        queue.watch_key(wq::key_spec::session, 0);
+        queue.watch(wq::target::Key{wq::key_spec::session}, 0); // as watch_key(session, 0)
         for (;;) {
             queue.wait(std::chrono::milliseconds(-1)); // poll(): see ring.hpp
             wq::Batch batch = queue.batch();           // head loaded once

@@ -9,7 +9,6 @@ inline namespace v0 {
 namespace {
 
 constexpr std::uint32_t max_type = 0xffffffU; // 24 bits
-constexpr std::uint32_t info_length_bits = 0x7fU;
 
 template <class Enum>
 std::bitset<256> bits_of(std::initializer_list<Enum> subtypes) {
@@ -36,7 +35,7 @@ FilterBuilder& FilterBuilder::add_entry(std::uint32_t type, const std::bitset<25
     } else if ((info.value & ~info.mask) != 0) {
         problem_ = fmt::format("filter of type {}: info value {:#x} has bits outside mask {:#x}",
                                type, info.value, info.mask);
-    } else if ((info.mask & info_length_bits) != 0) {
+    } else if ((info.mask & info_field::length) != 0) {
         problem_ = fmt::format("filter of type {}: info mask {:#x} covers the length bits", type,
                                info.mask);
     } else if (entries_.size() == max_filters) {

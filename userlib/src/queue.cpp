@@ -29,7 +29,7 @@ constexpr unsigned default_notes = 256;
 // What one read() of a notification pipe may return (whole records of at
 // most 128 bytes); a power of two, as Batch wants of a ring.
 constexpr std::size_t pipe_buffer_size = 4096;
-constexpr unsigned max_watch_id = 255;
+constexpr unsigned max_watch_id = WatchId::max;
 // <linux/watch_queue.h>: O_NOTIFICATION_PIPE is O_EXCL (not included: it
 // cannot be included with <fcntl.h>).
 constexpr int notification_pipe_flag = O_EXCL;
@@ -186,7 +186,7 @@ void QueueState::watch_devices(int blk_fd, int watch_id, std::error_code& ec) no
         ec = invalid();
         return;
     }
-    const wq_watch_devices arg{watch_id, 0, blk_fd, 0};
+    const wq_watch_devices arg{.watch_id = watch_id, .flags = 0, .blk_fd = blk_fd, .__reserved = 0};
     ioctl(WQ_IOC_WATCH_DEVICES, ptr_arg(&arg), ec);
 }
 
@@ -377,7 +377,8 @@ void Queue::watch_key(std::int32_t key, unsigned watch_id, std::error_code& ec) 
         }
         return;
     }
-    const wq_watch_key arg{key, static_cast<__s32>(watch_id), 0, 0};
+    const wq_watch_key arg{
+        .key = key, .watch_id = static_cast<__s32>(watch_id), .flags = 0, .__reserved = 0};
     q->ioctl(WQ_IOC_WATCH_KEY, ptr_arg(&arg), ec);
 }
 
@@ -398,7 +399,7 @@ void Queue::unwatch_key(std::int32_t key, std::error_code& ec) noexcept {
         }
         return;
     }
-    const wq_watch_key arg{key, -1, 0, 0};
+    const wq_watch_key arg{.key = key, .watch_id = -1, .flags = 0, .__reserved = 0};
     q->ioctl(WQ_IOC_WATCH_KEY, ptr_arg(&arg), ec);
 }
 

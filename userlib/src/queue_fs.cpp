@@ -12,7 +12,7 @@ namespace watchqueue {
 inline namespace v0 {
 namespace {
 
-constexpr int max_watch_id = 255;
+constexpr int max_watch_id = WatchId::max;
 
 void check(const std::error_code& ec, const std::string& what) {
     if (ec) {
@@ -55,10 +55,10 @@ void QueueState::watch_fd(unsigned long request, int fd, int watch_id,
         return;
     }
     if (request == WQ_IOC_WATCH_SB) {
-        const wq_watch_sb arg{fd, watch_id, 0, 0};
+        const wq_watch_sb arg{.fd = fd, .watch_id = watch_id, .flags = 0, .__reserved = 0};
         ioctl(request, reinterpret_cast<std::uintptr_t>(&arg), ec);
     } else {
-        const wq_watch_mount arg{fd, watch_id, 0, 0};
+        const wq_watch_mount arg{.fd = fd, .watch_id = watch_id, .flags = 0, .__reserved = 0};
         ioctl(request, reinterpret_cast<std::uintptr_t>(&arg), ec);
     }
 }

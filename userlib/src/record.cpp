@@ -23,7 +23,7 @@ using Bytes = std::span<const std::byte>;
 // short for its struct or of a subtype they do not know.
 
 std::optional<KeyEvent> decode_key(unsigned subtype, Bytes rec) noexcept {
-    if (rec.size() < sizeof(wq_key_notification) || subtype > WQ_KEY_SETATTR) {
+    if (rec.size() < sizeof(wq_key_notification) || !abi::known(abi::key_subtypes, subtype)) {
         return std::nullopt;
     }
     const auto n = abi::load<wq_key_notification>(rec);
@@ -31,8 +31,7 @@ std::optional<KeyEvent> decode_key(unsigned subtype, Bytes rec) noexcept {
 }
 
 std::optional<BlockEvent> decode_block(unsigned subtype, Bytes rec) noexcept {
-    if (rec.size() < sizeof(wq_block_notification) || subtype < WQ_BLOCK_ERROR_TIMEOUT ||
-        subtype > WQ_BLOCK_ERROR_IO) {
+    if (rec.size() < sizeof(wq_block_notification) || !abi::known(abi::block_subtypes, subtype)) {
         return std::nullopt;
     }
     const auto n = abi::load<wq_block_notification>(rec);
@@ -56,7 +55,7 @@ std::optional<Bytes> usb_name(Bytes rec) noexcept {
 
 std::optional<UsbEvent> decode_usb(unsigned subtype, Bytes rec) noexcept {
     const auto name = usb_name(rec);
-    if (!name || subtype > WQ_USB_DEVICE_ERROR) {
+    if (!name || !abi::known(abi::usb_subtypes, subtype)) {
         return std::nullopt;
     }
     std::int32_t error = 0;
@@ -79,8 +78,7 @@ std::size_t sb_struct_size(unsigned subtype) noexcept {
 
 std::optional<SuperblockEvent> decode_superblock(unsigned subtype, std::uint32_t info,
                                                  Bytes rec) noexcept {
-    if (rec.size() < sb_struct_size(subtype) ||
-        (subtype != WQ_SB_READONLY && !is_sb_error_subtype(subtype))) {
+    if (rec.size() < sb_struct_size(subtype) || !abi::known(abi::sb_subtypes, subtype)) {
         return std::nullopt;
     }
     SuperblockEvent ev{};
@@ -98,8 +96,8 @@ std::optional<SuperblockEvent> decode_superblock(unsigned subtype, std::uint32_t
 }
 
 std::optional<MountEvent> decode_mount(unsigned subtype, std::uint32_t info, Bytes rec) noexcept {
-    // 2 is the 2020 series' expiry, which the device reports as an unmount
-    if (rec.size() < sizeof(wq_mount_notification) || subtype > WQ_MOUNT_MOVE_TO || subtype == 2) {
+    // 2, the 2020 series' expiry, has no row: the device reports an unmount
+    if (rec.size() < sizeof(wq_mount_notification) || !abi::known(abi::mount_subtypes, subtype)) {
         return std::nullopt;
     }
     const auto n = abi::load<wq_mount_notification>(rec);

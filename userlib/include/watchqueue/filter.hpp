@@ -40,7 +40,8 @@ struct InfoMatch {
 
     /// The records of watch @p watch_id (0..255).
     static InfoMatch watch(unsigned watch_id) noexcept {
-        return {0xff00U, (watch_id & 0xffU) << 8};
+        return {info_field::watch_id,
+                (watch_id << info_field::watch_id_shift) & info_field::watch_id};
     }
 };
 

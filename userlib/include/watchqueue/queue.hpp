@@ -12,11 +12,14 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <variant>
 
 #include "api.hpp"
 #include "filter.hpp"
 #include "records.hpp"
 #include "ring.hpp"
+#include "watch.hpp"
 
 namespace watchqueue {
 inline namespace v0 {
@@ -48,7 +51,9 @@ inline constexpr unsigned max_notes = 512;
 
 /// How to open a queue.  Give at most one of notes and ring_bytes.
 struct QueueOptions {
-    unsigned notes = 0;                   ///< 1..512 notes of 128 bytes; 0: 256
+    /// 1..512 notes of 128 bytes (0: 256); the queue then holds at most
+    /// notes rounded up to a multiple of 32 records, as upstream's does.
+    unsigned notes = 0;
     std::uint64_t ring_bytes = 0;         ///< the ring's size in bytes (device only); 0: not given
     Backend backend = Backend::automatic; ///< what to open
     std::string path = device_path;       ///< the device
@@ -196,6 +201,36 @@ public:
     /// As above, reporting errors in @p ec.
     void unwatch_mounts(int dir_fd, std::error_code& ec) noexcept;
 
+    /// Watches @p target, its records carrying @p id: one call for every
+    /// source, the same as the call for that source (watch_key(),
+    /// watch_devices(), watch_block(), watch_filesystem(), watch_mounts()),
+    /// whose conditions and errors apply.  An integer converts to a
+    /// WatchId, which throws watchqueue::error (EINVAL) if it is not 0..255:
+    ///
+    ///     queue.watch(wq::target::Key{wq::key_spec::session}, 1);
+    ///     queue.watch(wq::target::Filesystem{fd}, 2);
+    ///
+    /// Compiled into the caller (it calls those exported functions), so a
+    /// new source adds no symbol here.
+    void watch(const Target& target, WatchId id) {
+        on(target, [this, id](const auto& t) { add(t, id); });
+    }
+    /// As above, reporting errors in @p ec.  An integer given as @p id is
+    /// converted before the call, and throws if it is out of range: check
+    /// one with WatchId::from() to stay free of exceptions.
+    void watch(const Target& target, WatchId id, std::error_code& ec) noexcept {
+        on(target, [this, id, &ec](const auto& t) { add(t, id, ec); });
+    }
+    /// Removes the watch of @p target: unwatch_key(), unwatch_devices(),
+    /// unwatch_block(), unwatch_filesystem() or unwatch_mounts().
+    void unwatch(const Target& target) {
+        on(target, [this](const auto& t) { remove(t); });
+    }
+    /// As above, reporting errors in @p ec.
+    void unwatch(const Target& target, std::error_code& ec) noexcept {
+        on(target, [this, &ec](const auto& t) { remove(t, ec); });
+    }
+
     /// The ring's description (device only: EOPNOTSUPP on a pipe).
     [[nodiscard]] RingInfo info();
     /// As above, reporting errors in @p ec.
@@ -241,6 +276,52 @@ public:
 
 private:
     friend struct detail::QueueAccess;
+
+    // Calls @p f with @p target's alternative (std::visit without its
+    // bad_variant_access: a Target's alternatives cannot be valueless).
+    template <class F>
+    static void on(const Target& target, F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (void)((target.index() == I ? (f(*std::get_if<I>(&target)), true) : false) || ...);
+        }
+        (std::make_index_sequence<std::variant_size_v<Target>>());
+    }
+    // watch() and unwatch() of each target (a new alternative of Target
+    // without them does not compile).
+    void add(const target::Key& t, WatchId id) { watch_key(t.serial, id.value()); }
+    void add(const target::Devices& /*t*/, WatchId id) { watch_devices(id.value()); }
+    void add(const target::Block& t, WatchId id) { watch_block(t.fd, id.value()); }
+    void add(const target::Filesystem& t, WatchId id) { watch_filesystem(t.fd, id.value()); }
+    void add(const target::Mounts& t, WatchId id) { watch_mounts(t.dir_fd, id.value()); }
+    void remove(const target::Key& t) { unwatch_key(t.serial); }
+    void remove(const target::Devices& /*t*/) { unwatch_devices(); }
+    void remove(const target::Block& t) { unwatch_block(t.fd); }
+    void remove(const target::Filesystem& t) { unwatch_filesystem(t.fd); }
+    void remove(const target::Mounts& t) { unwatch_mounts(t.dir_fd); }
+    void add(const target::Key& t, WatchId id, std::error_code& ec) noexcept {
+        watch_key(t.serial, id.value(), ec);
+    }
+    void add(const target::Devices& /*t*/, WatchId id, std::error_code& ec) noexcept {
+        watch_devices(id.value(), ec);
+    }
+    void add(const target::Block& t, WatchId id, std::error_code& ec) noexcept {
+        watch_block(t.fd, id.value(), ec);
+    }
+    void add(const target::Filesystem& t, WatchId id, std::error_code& ec) noexcept {
+        watch_filesystem(t.fd, id.value(), ec);
+    }
+    void add(const target::Mounts& t, WatchId id, std::error_code& ec) noexcept {
+        watch_mounts(t.dir_fd, id.value(), ec);
+    }
+    void remove(const target::Key& t, std::error_code& ec) noexcept { unwatch_key(t.serial, ec); }
+    void remove(const target::Devices& /*t*/, std::error_code& ec) noexcept { unwatch_devices(ec); }
+    void remove(const target::Block& t, std::error_code& ec) noexcept { unwatch_block(t.fd, ec); }
+    void remove(const target::Filesystem& t, std::error_code& ec) noexcept {
+        unwatch_filesystem(t.fd, ec);
+    }
+    void remove(const target::Mounts& t, std::error_code& ec) noexcept {
+        unwatch_mounts(t.dir_fd, ec);
+    }
 
     // Everything else, so that the class's layout never changes.
     std::unique_ptr<detail::QueueState> state_;

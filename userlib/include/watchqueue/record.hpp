@@ -117,6 +117,19 @@ inline constexpr std::uint32_t mount_in_subtree = 0x10000U; ///< MountEvent::in_
 inline constexpr std::uint32_t mount_is_now_ro = 0x20000U;  ///< MountEvent::is_now_ro
 } // namespace info_flag
 
+/// The fields of Record::info (the ABI's WQ_INFO_*): the record's length,
+/// its watch id and the type-specific flags (info_flag).
+namespace info_field {
+inline constexpr std::uint32_t length = 0x7fU;          ///< the length in bytes, header included
+inline constexpr std::uint32_t watch_id = 0xff00U;      ///< the watch id ...
+inline constexpr unsigned watch_id_shift = 8;           ///< ... shifted this far
+inline constexpr std::uint32_t type_info = 0xffff0000U; ///< the type-specific flags ...
+inline constexpr unsigned type_info_shift = 16;         ///< ... shifted this far
+} // namespace info_field
+
+/// Records' lengths are multiples of this (WQ_RECORD_ALIGN).
+inline constexpr std::size_t record_align = 8;
+
 /// Records were dropped (the queue was full).
 struct LossEvent {
     /// How many since the previous loss record; absent on upstream
@@ -201,11 +214,15 @@ struct Record {
         return static_cast<std::uint32_t>(type);
     }
     /// The record's length in bytes, header included.
-    [[nodiscard]] std::size_t length() const noexcept { return info & 0x7fU; }
+    [[nodiscard]] std::size_t length() const noexcept { return info & info_field::length; }
     /// The id given when the watch was added (0..255).
-    [[nodiscard]] unsigned watch_id() const noexcept { return (info >> 8) & 0xffU; }
+    [[nodiscard]] unsigned watch_id() const noexcept {
+        return (info & info_field::watch_id) >> info_field::watch_id_shift;
+    }
     /// The type-specific bits of info (info_flag, shifted down 16 bits).
-    [[nodiscard]] unsigned type_info() const noexcept { return info >> 16; }
+    [[nodiscard]] unsigned type_info() const noexcept {
+        return (info & info_field::type_info) >> info_field::type_info_shift;
+    }
     /// The bytes after the 8-byte header.
     [[nodiscard]] std::span<const std::byte> payload() const noexcept {
         return bytes.subspan(header_size);

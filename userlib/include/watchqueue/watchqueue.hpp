@@ -12,4 +12,5 @@
 #include "records.hpp"            // IWYU pragma: export
 #include "ring.hpp"               // IWYU pragma: export
 #include "udev.hpp"               // IWYU pragma: export
+#include "watch.hpp"              // IWYU pragma: export
 #include <watchqueue/version.hpp> // IWYU pragma: export (generated)
