@@ -41,6 +41,7 @@
 // Output: "PASS ..."/"FAIL ..." lines and "# ..." notes; exit 0 iff no FAIL.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -694,8 +695,11 @@ void Child::random_phase(int iterations, bool big) {
 void Child::run() {
     sweep_open();
     check_limits("failed opens");
+    // A queue sized in notes holds as many records of the largest size,
+    // each behind a loss record, and one loss record more (wq_dev.h).
+    constexpr std::uint64_t loss = sizeof(wq_loss_notification);
     sweep_size("WQ_IOC_SET_SIZE 512 notes", WQ_IOC_SET_SIZE, WQ_MAX_NOTES,
-               WQ_MAX_NOTES * WQ_NOTE_SIZE, 1);
+               std::bit_ceil(WQ_MAX_NOTES * (WQ_RECORD_MAX + loss) + loss), 1);
     sweep_size("WQ_IOC_SET_RING_BYTES 1 MiB", WQ_IOC_SET_RING_BYTES, mib, mib, 1);
     sweep_size("WQ_IOC_SET_RING_BYTES 16 MiB", WQ_IOC_SET_RING_BYTES, big_ring, big_ring,
                static_cast<unsigned>(std::max(1, env_int("WQ_FI_STRIDE", 64))));

@@ -7,13 +7,14 @@
 #include <catch2/catch_all.hpp>
 
 namespace Catch {
-// v2's string matchers; v3 keeps them in Catch::Matchers, and renamed
+// v2's string and predicate matchers; v3 keeps them in Catch::Matchers, and renamed
 // Contains to ContainsSubstring (Matchers::Contains is its range matcher).
 inline Matchers::StringContainsMatcher Contains(const std::string& str,
                                                 CaseSensitive cs = CaseSensitive::Yes) {
     return Matchers::ContainsSubstring(str, cs);
 }
 using Matchers::EndsWith;
+using Matchers::Predicate;
 using Matchers::StartsWith;
 } // namespace Catch
 #else
