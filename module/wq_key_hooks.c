@@ -167,6 +167,10 @@ static void link_post_pending(const struct key *key)
 	}
 }
 
+/*
+ * Both skip the return probe for a keyring nobody watches (every add_key()
+ * links); the key's own pending records are posted first regardless.
+ */
 static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
@@ -174,7 +178,7 @@ static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	d->keyring = kr_key_arg(regs, 0)->serial;
 	d->key = kr_key_arg(regs, 1);
 	link_post_pending(d->key);
-	return 0;
+	return wq_key_watched(d->keyring) ? 0 : 1;
 }
 
 static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -192,7 +196,7 @@ static int unlink_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	d->keyring = kr_key_arg(regs, 0)->serial;
 	d->key = kr_key_arg(regs, 1);
-	return 0;
+	return wq_key_watched(d->keyring) ? 0 : 1;
 }
 
 static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
