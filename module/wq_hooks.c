@@ -2,9 +2,10 @@
 /*
  * The hook engine (wq_hooks.h): kprobes and kretprobes by symbol name
  * (register_kprobe/register_kretprobe, exported; the probed function may
- * be internal) and tracepoint probes on core kernel tracepoints found by
- * name with for_each_kernel_tracepoint().  Nothing else is called: no
- * kallsyms lookups.
+ * be internal), tracepoint probes on core kernel tracepoints found by
+ * name with for_each_kernel_tracepoint(), and ftrace callbacks on exported
+ * functions, which redirect wanted calls to a wrapper (struct
+ * wq_hook_wrap).  Nothing else is called: no kallsyms lookups.
  *
  * Locking: each set's mutex serialises finding, arming, disarming and
  * rendering that set; the sources call the engine from process context,
@@ -20,11 +21,21 @@
  * not once per probe.  A hook's armed flag is cleared only after that, so
  * a handler that reads another hook's flag (wq_hook_armed()) never sees
  * it cleared while that hook may still fire.
+ *
+ * Wrappers: unregister_ftrace_function() returns once no task can be
+ * between a callback that redirected its call and the wrapper's first
+ * instruction (it waits for tasks RCU on a preemptible kernel).  Tasks
+ * inside a wrapper are counted; module exit waits for the count to fall
+ * to zero and then for tasks RCU again, for the few instructions after
+ * the decrement.
  */
 #include <linux/atomic.h>
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include "compat/wq_compat_kprobes.h"
@@ -36,6 +47,57 @@
 
 static LIST_HEAD(wq_hook_sets);
 static DEFINE_MUTEX(wq_hook_sets_lock);
+
+atomic_t wq_hook_wrappers_running = ATOMIC_INIT(0);
+
+#ifdef WQ_HOOKS_WRAP
+/*
+ * IPMODIFY: one such ops per function, so a function a live patch or
+ * another redirect already holds gives -EBUSY, and the caller falls back
+ * to the kretprobe.  No SAVE_REGS: ftrace_caller keeps the argument
+ * registers and honours a new ip (DYNAMIC_FTRACE_WITH_ARGS).
+ */
+static int wq_hook_wrap_register(struct wq_hook *h)
+{
+	int ret;
+
+	memset(&h->fops, 0, sizeof(h->fops));
+	h->fops.func = h->wrap->call;
+	h->fops.flags = FTRACE_OPS_FL_IPMODIFY;
+	ret = ftrace_set_filter_ip(&h->fops, (unsigned long)h->wrap->target,
+				   0, 0);
+	if (!ret)
+		ret = register_ftrace_function(&h->fops);
+	if (ret)
+		ftrace_free_filter(&h->fops);
+	return ret;
+}
+
+static void wq_hook_wrap_unregister(struct wq_hook *h)
+{
+	unregister_ftrace_function(&h->fops);
+	ftrace_free_filter(&h->fops);
+}
+#else
+static int wq_hook_wrap_register(struct wq_hook *h)
+{
+	return -EOPNOTSUPP;
+}
+
+static void wq_hook_wrap_unregister(struct wq_hook *h)
+{
+}
+#endif
+
+void wq_hooks_exit(void)
+{
+	/* A call blocked in its function (a key's semaphore) returns first. */
+	while (atomic_read(&wq_hook_wrappers_running))
+		msleep(20);
+#ifdef WQ_HOOKS_WRAP
+	synchronize_rcu_tasks();
+#endif
+}
 
 static bool wq_hook_is_kprobe(const struct wq_hook *h)
 {
@@ -68,6 +130,8 @@ static unsigned long wq_hook_missed(const struct wq_hook *h)
 	case WQ_HOOK_KPROBE:
 		return READ_ONCE(h->kp.nmissed);
 	case WQ_HOOK_KRETPROBE:
+		if (h->wrapped)
+			return 0;
 		return (unsigned int)READ_ONCE(h->rp.nmissed) +
 		       READ_ONCE(h->rp.kp.nmissed);
 	case WQ_HOOK_TRACEPOINT:
@@ -177,10 +241,26 @@ static unsigned int wq_hook_maxactive(const struct wq_hook *h)
 	return clamp(n, 1U, (unsigned int)WQ_HOOK_MAXACTIVE_MAX);
 }
 
-/* A probe may be registered again only from a clean structure. */
-static int wq_hook_register(struct wq_hook *h, const char *name)
+/*
+ * A probe may be registered again only from a clean structure.  @wrap:
+ * a hook with .wrap is placed so if the kernel lets it.
+ */
+static int wq_hook_register(struct wq_hook *h, const char *name, bool wrap)
 {
+	int ret;
+
 	atomic_long_set(&h->missed_seen, 0);
+	h->wrapped = false;
+	if (wrap && h->wrap) {
+		ret = wq_hook_wrap_register(h);
+		if (!ret) {
+			h->wrapped = true;
+			return 0;
+		}
+		if (ret != -EOPNOTSUPP)
+			pr_info_once("%s hook %s: no ftrace redirect (%d), a kretprobe instead\n",
+				     h->set->name, name, ret);
+	}
 	switch (h->kind) {
 	case WQ_HOOK_KPROBE:
 		memset(&h->kp, 0, sizeof(h->kp));
@@ -207,6 +287,10 @@ static int wq_hook_register(struct wq_hook *h, const char *name)
 /* One hook, waiting for its own grace period: only off the batch paths */
 static void wq_hook_unregister(struct wq_hook *h)
 {
+	if (h->wrapped) {
+		wq_hook_wrap_unregister(h);
+		return;
+	}
 	switch (h->kind) {
 	case WQ_HOOK_KPROBE:
 		unregister_kprobe(&h->kp);
@@ -221,8 +305,11 @@ static void wq_hook_unregister(struct wq_hook *h)
 	}
 }
 
-/* Place @h on the first of its names that exists; -ENOENT if none does. */
-static int wq_hook_place(struct wq_hook *h)
+/*
+ * Place @h on the first of its names that exists; -ENOENT if none does.
+ * @wrap as for wq_hook_register().
+ */
+static int wq_hook_place(struct wq_hook *h, bool wrap)
 {
 	int ret = -ENOENT;
 	unsigned int i;
@@ -230,11 +317,11 @@ static int wq_hook_place(struct wq_hook *h)
 	if (!wq_hook_has_handler(h))
 		return -ENOENT;
 	if (h->kind == WQ_HOOK_TRACEPOINT)
-		return h->used ? wq_hook_register(h, h->used) : -ENOENT;
+		return h->used ? wq_hook_register(h, h->used, false) : -ENOENT;
 	if (h->used && h->need != WQ_HOOK_IN_MODULE)
-		return wq_hook_register(h, h->used);
+		return wq_hook_register(h, h->used, wrap);
 	for (i = 0; i < WQ_HOOK_NAMES && h->names[i]; i++) {
-		ret = wq_hook_register(h, h->names[i]);
+		ret = wq_hook_register(h, h->names[i], wrap);
 		if (!ret) {
 			h->used = h->names[i];
 			break;
@@ -258,6 +345,11 @@ static void wq_hooks_remove(struct wq_hook_set *set, unsigned long mask)
 		if (!(mask & BIT(i)))
 			continue;
 		h = &set->hooks[i];
+		if (h->wrapped) {
+			/* Rare (none or one a set): each waits on its own */
+			wq_hook_wrap_unregister(h);
+			continue;
+		}
 		switch (h->kind) {
 		case WQ_HOOK_KPROBE:
 			kps[nr_kps++] = &h->kp;
@@ -283,6 +375,7 @@ static void wq_hooks_remove(struct wq_hook_set *set, unsigned long mask)
 			continue;
 		WRITE_ONCE(set->hooks[i].armed, false);
 		wq_hook_check_missed(&set->hooks[i]);
+		set->hooks[i].wrapped = false;
 	}
 }
 
@@ -343,7 +436,7 @@ void wq_hooks_init(struct wq_hook_set *set)
 		if (h->kind == WQ_HOOK_TRACEPOINT && wq_hook_has_handler(h))
 			ret = h->used ? 0 : -ENOENT;
 		else if (wq_hook_is_kprobe(h))
-			ret = wq_hook_place(h);
+			ret = wq_hook_place(h, false);
 		if (ret) {
 			h->used = NULL;
 			wq_hook_report_missing(h, ret);
@@ -380,7 +473,7 @@ bool wq_hooks_found(struct wq_hook_set *set, unsigned int tags)
 	/* None seen yet (the module not loaded when last asked): try now. */
 	for (h = set->hooks; !found && h < set->hooks + set->nr; h++) {
 		if (!(h->tags & tags) || h->armed ||
-		    h->need != WQ_HOOK_IN_MODULE || wq_hook_place(h))
+		    h->need != WQ_HOOK_IN_MODULE || wq_hook_place(h, false))
 			continue;
 		wq_hook_unregister(h);
 		found = true;
@@ -412,14 +505,14 @@ int wq_hooks_arm(struct wq_hook_set *set, unsigned int flags)
 	/* In table order: a handler may depend on an earlier hook's flag. */
 	for (h = set->hooks; h < set->hooks + set->nr; h++) {
 		/* Its module was unloaded since: the probe is dead, place it again. */
-		if (h->armed && wq_hook_is_kprobe(h) &&
+		if (h->armed && wq_hook_is_kprobe(h) && !h->wrapped &&
 		    kprobe_gone(wq_hook_kp(h))) {
 			wq_hook_unregister(h);
 			WRITE_ONCE(h->armed, false);
 		}
 		if (h->armed || (!h->used && h->need != WQ_HOOK_IN_MODULE))
 			continue;
-		ret = wq_hook_place(h);
+		ret = wq_hook_place(h, true);
 		if (!ret) {
 			WRITE_ONCE(h->armed, true);
 			continue;
@@ -461,7 +554,7 @@ void wq_hooks_disarm(struct wq_hook_set *set)
 /*
  * The one format of a set's targets: " +name" placed, " name" found but
  * not placed, " !name" not found (for an in-module target: not yet); a
- * placed return probe adds ":missed".
+ * placed return probe adds ":missed", a wrapped one "@ftrace".
  */
 int wq_hooks_show_targets(struct wq_hook_set *set, char *buf, int n)
 {
@@ -472,7 +565,9 @@ int wq_hooks_show_targets(struct wq_hook_set *set, char *buf, int n)
 		n += scnprintf(buf + n, PAGE_SIZE - n, " %s%s",
 			       h->armed ? "+" : h->used ? "" : "!",
 			       h->used ?: h->names[0]);
-		if (h->armed && h->kind == WQ_HOOK_KRETPROBE)
+		if (h->armed && h->wrapped)
+			n += scnprintf(buf + n, PAGE_SIZE - n, "@ftrace");
+		else if (h->armed && h->kind == WQ_HOOK_KRETPROBE)
 			n += scnprintf(buf + n, PAGE_SIZE - n, ":%lu",
 				       wq_hook_missed(h));
 	}
@@ -530,4 +625,4 @@ static const struct kernel_param_ops wq_hooks_param_ops = {
 	.get = wq_hooks_param_get,
 };
 module_param_cb(hooks, &wq_hooks_param_ops, NULL, 0444);
-MODULE_PARM_DESC(hooks, "Hook sets, one a line: armed, then each target (+ placed, ! not found, :missed returns)");
+MODULE_PARM_DESC(hooks, "Hook sets, one a line: armed, then each target (+ placed, ! not found, :missed returns, @ftrace redirected)");

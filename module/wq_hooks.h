@@ -11,27 +11,70 @@
 #ifndef _WQ_HOOKS_H
 #define _WQ_HOOKS_H
 
+#include <linux/atomic.h>
 #include <linux/kprobes.h>
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/tracepoint.h>
 #include <linux/types.h>
+#include "compat/wq_compat_ftrace.h"
 
 enum wq_hook_kind {
 	WQ_HOOK_KPROBE,		/* .pre at the entry of a function */
 	WQ_HOOK_KRETPROBE,	/* .entry and .ret, .data_size per call */
 	WQ_HOOK_TRACEPOINT,	/* .tp_probe on a core kernel tracepoint */
-	/*
-	 * The place for a later kind: an ftrace_ops callback, or an fprobe
-	 * where the kernel has CONFIG_FPROBE (chosen at load by a feature
-	 * probe, falling back to WQ_HOOK_KPROBE/KRETPROBE).  It needs its
-	 * handler type in struct wq_hook, its member of the union there, and
-	 * a case in each switch of wq_hooks.c (register, unregister batch,
-	 * missed count); the tables and the sources stay as they are.
-	 */
 };
 
+/*
+ * The cheaper way to follow an exported function's calls to their return,
+ * which a WQ_HOOK_KRETPROBE hook may name in .wrap: an ftrace callback at
+ * the function's entry passes the call's first two arguments to a "want"
+ * test and, if it says yes, sends the call on to a wrapper, which has the
+ * function's prototype, calls the function itself and posts what it
+ * returned.  An unwanted call (a key nobody watches) costs one ftrace
+ * callback rather than a return probe's entry, a wanted one no return
+ * trampoline, and no call is ever missed for want of an instance.  Where
+ * the kernel does not allow it (5.10: see compat/wq_compat_ftrace.h) or
+ * the function is already redirected (a live patch), the engine places
+ * the kretprobe.  Defined with WQ_HOOK_WRAP().
+ */
+struct wq_hook_wrap {
+	void		*target;	/* the exported function */
+#ifdef WQ_HOOKS_WRAP
+	ftrace_func_t	call;		/* the callback WQ_HOOK_WRAP() made */
+#endif
+};
+
+/*
+ * @var: a struct wq_hook_wrap for the exported function @fn, whose calls
+ * @want(arg0, arg1) says yes to go to @wrapper (checked to have @fn's
+ * prototype).  The callback is made here, so that @want (static inline,
+ * lockless) is inlined into it: this is the hot path of every call of @fn
+ * while the hook is armed.  A wanted call whose caller is in this module
+ * is the wrapper's own: it goes on.
+ */
+#define WQ_HOOK_WRAP_CHECK(fn, wrapper, want)				\
+static_assert(__same_type(&(wrapper), &(fn)) &&			\
+	      __same_type(&(want), bool (*)(unsigned long, unsigned long)))
+#ifdef WQ_HOOKS_WRAP
+#define WQ_HOOK_WRAP(var, fn, wrapper, want)				\
+WQ_HOOK_WRAP_CHECK(fn, wrapper, want);					\
+static void notrace var##_call(unsigned long ip, unsigned long parent_ip, \
+			       struct ftrace_ops *op,			\
+			       struct ftrace_regs *fregs)		\
+{									\
+	if (want(wq_fregs_arg(fregs, 0), wq_fregs_arg(fregs, 1)) &&	\
+	    !within_module(parent_ip, THIS_MODULE))			\
+		wq_fregs_set_ip(fregs, (unsigned long)(wrapper));	\
+}									\
+static const struct wq_hook_wrap var = { .target = (fn), .call = var##_call }
+#else
+#define WQ_HOOK_WRAP(var, fn, wrapper, want)				\
+WQ_HOOK_WRAP_CHECK(fn, wrapper, want);					\
+static const struct wq_hook_wrap var = { .target = (fn) }
+#endif
 enum wq_hook_need {
 	WQ_HOOK_REQUIRED,	/* the set is unavailable without it */
 	WQ_HOOK_OPTIONAL,	/* may be missing: only its records are */
@@ -73,18 +116,23 @@ struct wq_hook {
 	size_t			data_size;	/* zeroed before .entry */
 	unsigned int		maxactive;	/* 0: the set's default */
 	void			*tp_probe;	/* WQ_HOOK_TRACEPOINT */
+	const struct wq_hook_wrap *wrap;	/* optional, see above */
 
 	/* The engine's state, under the set's lock */
 	struct wq_hook_set	*set;
 	const char		*used;		/* the name found, NULL: not yet */
 	unsigned int		data_class;	/* data_size rounded: see below */
 	bool			armed;		/* stays set until unregistered */
+	bool			wrapped;	/* placed as .wrap says */
 	atomic_long_t		missed_seen;	/* misses already reported */
 	union {
 		struct kprobe		kp;
 		struct kretprobe	rp;
 		struct tracepoint	*tp;
 	};
+#ifdef WQ_HOOKS_WRAP
+	struct ftrace_ops	fops;		/* when wrapped */
+#endif
 };
 
 struct wq_hook_set {
@@ -130,6 +178,24 @@ static inline bool wq_hook_armed(const struct wq_hook *h)
 {
 	return READ_ONCE(h->armed);
 }
+
+/*
+ * Calls under way in wrappers, which module exit waits for: a wrapper
+ * brackets its call of the target with these.
+ */
+extern atomic_t wq_hook_wrappers_running;
+static inline void wq_hook_wrapper_enter(void)
+{
+	atomic_inc(&wq_hook_wrappers_running);
+}
+
+static inline void wq_hook_wrapper_exit(void)
+{
+	atomic_dec(&wq_hook_wrappers_running);
+}
+
+/* At module exit, after every set is disarmed. */
+void wq_hooks_exit(void);
 
 /* Appends the set's targets as "hooks" shows them at @buf + @n; new @n. */
 int wq_hooks_show_targets(struct wq_hook_set *set, char *buf, int n);

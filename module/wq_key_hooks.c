@@ -208,6 +208,26 @@ static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/* key_unlink(), exported, redirected where the kernel allows it */
+static int unlink_wrapper(struct key *keyring, struct key *key)
+{
+	int ret;
+
+	wq_hook_wrapper_enter();
+	ret = key_unlink(keyring, key);
+	if (!ret)
+		wq_key_notify(keyring->serial, WQ_KEY_UNLINKED, key->serial);
+	wq_hook_wrapper_exit();
+	return ret;
+}
+
+static inline bool unlink_want(unsigned long keyring, unsigned long key)
+{
+	return wq_key_maybe_watched(((const struct key *)keyring)->serial);
+}
+
+WQ_HOOK_WRAP(unlink_wrap, key_unlink, unlink_wrapper, unlink_want);
+
 /* key_move(key, from_keyring, to_keyring, flags): see link_post_pending */
 static int move_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -392,6 +412,33 @@ WQ_KEY_ON_SUCCESS(clear, WQ_KEY_CLEARED)
 WQ_KEY_ON_SUCCESS(restrict, WQ_KEY_SETATTR)
 
 /*
+ * key_update(), exported, where the kernel allows redirecting it (see
+ * struct wq_hook_wrap): the hot path of a key nobody watches then costs
+ * one ftrace callback.  The caller holds @key_ref: the key outlives the
+ * call.
+ */
+static int update_wrapper(key_ref_t key_ref, const void *payload, size_t plen)
+{
+	const struct key *key = key_ref_to_ptr(key_ref);
+	int ret;
+
+	wq_hook_wrapper_enter();
+	ret = key_update(key_ref, payload, plen);
+	if (!ret)
+		wq_key_notify(key->serial, WQ_KEY_UPDATED, 0);
+	wq_hook_wrapper_exit();
+	return ret;
+}
+
+/* A false yes costs only the wrapper: wq_key_notify() looks the key up. */
+static inline bool update_want(unsigned long key_ref, unsigned long payload)
+{
+	return wq_key_maybe_watched(key_ref_to_ptr((key_ref_t)key_ref)->serial);
+}
+
+WQ_HOOK_WRAP(update_wrap, key_update, update_wrapper, update_want);
+
+/*
  * key_revoke/key_invalidate: only the first time, as upstream.  Of two
  * racing calls both may see the flag clear on entry; only the one that
  * sets it goes on to schedule the key GC (key_schedule_gc for a revoke,
@@ -505,9 +552,15 @@ static struct wq_hook wq_key_hooks[WQ_KH_NR] = {
 	KR(WQ_KH_INSTANTIATE, "__key_instantiate_and_link", inst_entry, inst_ret),
 	KR(WQ_KH_REJECT, "key_reject_and_link", reject_entry, inst_ret),
 	KR(WQ_KH_LINK, "__key_link", link_entry, link_ret),
-	KR(WQ_KH_UNLINK, "key_unlink", unlink_entry, unlink_ret),
+	[WQ_KH_UNLINK] = { .names = { "key_unlink" },
+			   .kind = WQ_HOOK_KRETPROBE, .entry = unlink_entry,
+			   .ret = unlink_ret, .wrap = &unlink_wrap,
+			   .data_size = sizeof(struct wq_kr_data) },
 	KR(WQ_KH_MOVE, "key_move", move_entry, frame_pop_ret),
-	KR(WQ_KH_UPDATE, "key_update", keyref0_entry, update_ret),
+	[WQ_KH_UPDATE] = { .names = { "key_update" },
+			   .kind = WQ_HOOK_KRETPROBE, .entry = keyref0_entry,
+			   .ret = update_ret, .wrap = &update_wrap,
+			   .data_size = sizeof(struct wq_kr_data) },
 	[WQ_KH_CREATE] = {
 		.names = { "__key_create_or_update", "key_create_or_update" },
 		.kind = WQ_HOOK_KRETPROBE, .entry = create_entry,

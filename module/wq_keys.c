@@ -33,7 +33,7 @@
 #include "wq_source.h"
 
 /* Watched keys by serial; also the records' object id. */
-static struct wq_objtab wq_key_tab;
+struct wq_objtab wq_key_tab;
 /* Serialises watch and unwatch against arming and disarming the hooks. */
 static DEFINE_MUTEX(wq_keys_mutex);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 
 #include "keys_common.h"
 #include "wq_catch.hpp"
@@ -46,6 +47,17 @@ Queue key_queue() {
 bool hooks_complete(const HookState& s) {
     return !s.hooks.empty() &&
            std::ranges::none_of(s.hooks, [](const std::string& h) { return h.starts_with('!'); });
+}
+
+// How the exported @fn (key_update, key_unlink) is followed while armed:
+// redirected through ftrace where the kernel exports what that needs
+// (Debian's 6.1 and later), a return probe on 5.10.
+std::string exported_hook(const std::string& fn) {
+    utsname u{};
+    if (::uname(&u) != 0) {
+        throw std::runtime_error("uname failed");
+    }
+    return "+" + fn + (std::string(u.release).starts_with("5.") ? ":0" : "@ftrace");
 }
 
 // Missed return probes (name:N while armed), summed.
@@ -131,6 +143,8 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
     INFO("key_hooks: " << st.line);
     CHECK(st.armed);
     CHECK(hooks_complete(st));
+    CHECK(std::ranges::count(st.hooks, exported_hook("key_update")) == 1);
+    CHECK(std::ranges::count(st.hooks, exported_hook("key_unlink")) == 1);
 
     // Still armed while any watch remains.
     Queue q2 = key_queue();
