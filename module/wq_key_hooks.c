@@ -89,7 +89,8 @@ static long kr_ret(struct pt_regs *regs)
  */
 static int watched_entry(struct kretprobe_instance *ri, const struct key *key)
 {
-	if (!wq_key_watched(key->serial))
+	/* A false yes costs the return: wq_key_notify() looks it up again. */
+	if (!wq_key_maybe_watched(key->serial))
 		return 1;
 	kr_data(ri)->key = key;
 	return 0;
@@ -178,7 +179,7 @@ static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	d->keyring = kr_key_arg(regs, 0)->serial;
 	d->key = kr_key_arg(regs, 1);
 	link_post_pending(d->key);
-	return wq_key_watched(d->keyring) ? 0 : 1;
+	return wq_key_maybe_watched(d->keyring) ? 0 : 1;
 }
 
 static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -196,7 +197,7 @@ static int unlink_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	d->keyring = kr_key_arg(regs, 0)->serial;
 	d->key = kr_key_arg(regs, 1);
-	return wq_key_watched(d->keyring) ? 0 : 1;
+	return wq_key_maybe_watched(d->keyring) ? 0 : 1;
 }
 
 static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)

@@ -71,23 +71,6 @@ void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux)
 	rcu_read_unlock();
 }
 
-/*
- * Whether @serial may have watchers; any context.  A hook skips its return
- * probe for a key nobody watches.  A watch added meanwhile may or may not
- * see that operation, as with upstream's notify_key().
- */
-bool wq_key_watched(key_serial_t serial)
-{
-	bool watched;
-
-	if (!wq_objtab_watched(&wq_key_tab))
-		return false;
-	rcu_read_lock();
-	watched = wq_objtab_find(&wq_key_tab, serial);
-	rcu_read_unlock();
-	return watched;
-}
-
 /* The key is being destroyed: every watcher gets a removal record. */
 void wq_key_destroyed(key_serial_t serial)
 {

@@ -9,7 +9,6 @@
 
 /* Called from the hooks; any context. */
 void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux);
-bool wq_key_watched(key_serial_t serial);
 void wq_key_destroyed(key_serial_t serial);
 /* A hook missed @count calls: every queue watching keys is told. */
 void wq_keys_lost(unsigned long count);
