@@ -33,14 +33,10 @@
 #include "compat/wq_compat_block.h"
 #include "wq_block.h"
 #include "wq_devices.h"
-
-static void wq_disk_hooks_init(void);
+#include "wq_hooks.h"
 
 #if defined(HAVE_TRACE_BLOCK_RQ_ERROR) || defined(HAVE_TRACE_BLOCK_RQ_COMPLETE_ERRNO)
 #include <trace/events/block.h>
-
-static struct tracepoint *wq_block_tp;
-static bool wq_block_armed;
 
 /* blk_status_t to subtype, as the original series' blk_notifications[] */
 static u8 wq_block_subtype(blk_status_t status)
@@ -127,92 +123,28 @@ static void wq_block_check_probe(void)
 }
 #endif
 
-static void wq_block_find_tp(struct tracepoint *tp, void *priv)
-{
-	if (!strcmp(tp->name, WQ_BLOCK_TP_NAME))
-		wq_block_tp = tp;
-}
-
-int wq_block_init(void)
-{
-	wq_block_check_probe();
-	for_each_kernel_tracepoint(wq_block_find_tp, NULL);
-	if (!wq_block_tp)
-		pr_warn("tracepoint %s not found: block notifications disabled\n",
-			WQ_BLOCK_TP_NAME);
-	else
-		wq_disk_hooks_init();
-	return 0;
-}
-
-bool wq_block_available(void)
-{
-	return wq_block_tp;
-}
-
-int wq_block_arm(void)
-{
-	int ret;
-
-	if (wq_block_armed)
-		return 0;
-	if (!wq_block_tp)
-		return -EOPNOTSUPP;
-	ret = tracepoint_probe_register(wq_block_tp, wq_block_probe, NULL);
-	if (ret) {
-		pr_warn("cannot arm %s: %d\n", WQ_BLOCK_TP_NAME, ret);
-		return ret;
-	}
-	wq_block_armed = true;
-	return 0;
-}
-
-void wq_block_disarm(void)
-{
-	if (!wq_block_armed)
-		return;
-	tracepoint_probe_unregister(wq_block_tp, wq_block_probe, NULL);
-	/* No probe may still be running once we return. */
-	tracepoint_synchronize_unregister();
-	wq_block_armed = false;
-}
-
-static const char *wq_block_state(void)
-{
-	if (!wq_block_tp)
-		return "unavailable";
-	return wq_block_armed ? "armed " WQ_BLOCK_TP_NAME :
-				"disarmed " WQ_BLOCK_TP_NAME;
-}
-
 #else /* neither tracepoint */
-/* Kernels with a blk_status_t block_rq_complete but no block_rq_error. */
-int wq_block_init(void)
-{
-	pr_warn("no usable block tracepoint in this kernel: block notifications disabled\n");
-	return 0;
-}
+#define WQ_BLOCK_TP_NAME	"block_rq_error"
+/*
+ * Kernels with a blk_status_t block_rq_complete but no block_rq_error: no
+ * probe, so the hook is listed as not found.
+ */
+#define wq_block_probe		NULL
 
-bool wq_block_available(void)
+static void wq_block_check_probe(void)
 {
-	return false;
-}
-
-int wq_block_arm(void)
-{
-	return -EOPNOTSUPP;
-}
-
-void wq_block_disarm(void)
-{
-}
-
-static const char *wq_block_state(void)
-{
-	return "unavailable";
 }
 #endif
 
+static struct wq_hook wq_block_hooks[] = {
+	{ .names = { WQ_BLOCK_TP_NAME }, .kind = WQ_HOOK_TRACEPOINT,
+	  .tp_probe = wq_block_probe },
+};
+
+static struct wq_hook_set wq_block_hook_set = {
+	WQ_HOOK_SET(wq_block_hook_set, "block", "block notifications",
+		    wq_block_hooks),
+};
 /*
  * del_gendisk(disk): the disk is being deleted; inc_diskseq(disk): it gets
  * a new medium (also called for a disk being made, never watched yet).
@@ -235,146 +167,73 @@ static int wq_disk_release_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-struct wq_disk_hook {
-	const char		*name;
-	bool			required;	/* no disk watch without it */
-	kprobe_pre_handler_t	pre;
-	bool			found;
-	bool			armed;
-	struct kprobe		kp;
-};
+#define DISK_KP(n, need_, handler)					\
+	{ .names = { n }, .kind = WQ_HOOK_KPROBE, .need = need_,	\
+	  .pre = handler }
 
-static struct wq_disk_hook wq_disk_hooks[] = {
-	{ .name = "del_gendisk", .required = true, .pre = wq_disk_gone_pre },
+static struct wq_hook wq_disk_hooks[] = {
+	DISK_KP("del_gendisk", WQ_HOOK_REQUIRED, wq_disk_gone_pre),
 #ifdef HAVE_GENDISK_DISKSEQ
 	/* The sequence number tells disks apart: these two are for timeliness. */
-	{ .name = "disk_release", .pre = wq_disk_release_pre },
+	DISK_KP("disk_release", WQ_HOOK_OPTIONAL, wq_disk_release_pre),
 	/* inc_diskseq(disk): before the increment, so the old key is seen */
-	{ .name = "inc_diskseq", .pre = wq_disk_gone_pre },
+	DISK_KP("inc_diskseq", WQ_HOOK_OPTIONAL, wq_disk_gone_pre),
 #else
 	/* The key is the gendisk's address: it must go before the gendisk. */
-	{ .name = "disk_release", .required = true, .pre = wq_disk_release_pre },
+	DISK_KP("disk_release", WQ_HOOK_REQUIRED, wq_disk_release_pre),
 #endif
 };
 
-/* Serialises arming and disarming with the disk_hooks parameter. */
-static DEFINE_MUTEX(wq_disk_hooks_mutex);
+static struct wq_hook_set wq_disk_hook_set = {
+	WQ_HOOK_SET(wq_disk_hook_set, "disk", "disk watches", wq_disk_hooks),
+};
 
-static int wq_disk_hook_register(struct wq_disk_hook *h)
+/* The disk hooks are looked for only if block errors can be seen. */
+int wq_block_init(void)
 {
-	/* A kprobe may be registered again only from a clean structure. */
-	memset(&h->kp, 0, sizeof(h->kp));
-	h->kp.symbol_name = h->name;
-	h->kp.pre_handler = h->pre;
-	return register_kprobe(&h->kp);
+	wq_block_check_probe();
+	wq_hooks_init(&wq_block_hook_set);
+	if (wq_block_available())
+		wq_hooks_init(&wq_disk_hook_set);
+	return 0;
 }
 
-/* At load: which targets exist (placed and removed again). */
-static void __maybe_unused wq_disk_hooks_init(void)
+bool wq_block_available(void)
 {
-	struct wq_disk_hook *h;
+	return wq_hooks_available(&wq_block_hook_set);
+}
 
-	for (h = wq_disk_hooks; h < wq_disk_hooks + ARRAY_SIZE(wq_disk_hooks);
-	     h++) {
-		if (!wq_disk_hook_register(h)) {
-			unregister_kprobe(&h->kp);
-			h->found = true;
-		} else if (h->required) {
-			pr_warn("disk hook %s unavailable: disk watches disabled\n",
-				h->name);
-		} else {
-			pr_info("disk hook %s unavailable\n", h->name);
-		}
-	}
+int wq_block_arm(void)
+{
+	return wq_hooks_arm(&wq_block_hook_set, 0);
+}
+
+void wq_block_disarm(void)
+{
+	wq_hooks_disarm(&wq_block_hook_set);
 }
 
 bool wq_block_disk_hooks_available(void)
 {
-	unsigned int i;
-
-	if (!wq_block_available())
-		return false;
-	for (i = 0; i < ARRAY_SIZE(wq_disk_hooks); i++)
-		if (wq_disk_hooks[i].required && !wq_disk_hooks[i].found)
-			return false;
-	return true;
-}
-
-void wq_block_disk_hooks_disarm(void)
-{
-	struct kprobe *kps[ARRAY_SIZE(wq_disk_hooks)];
-	unsigned int i, nr = 0;
-
-	mutex_lock(&wq_disk_hooks_mutex);
-	for (i = 0; i < ARRAY_SIZE(wq_disk_hooks); i++) {
-		if (!wq_disk_hooks[i].armed)
-			continue;
-		kps[nr++] = &wq_disk_hooks[i].kp;
-		wq_disk_hooks[i].armed = false;
-	}
-	/* One grace period for all; no handler runs once this returns. */
-	if (nr)
-		unregister_kprobes(kps, nr);
-	mutex_unlock(&wq_disk_hooks_mutex);
+	return wq_block_available() && wq_hooks_available(&wq_disk_hook_set);
 }
 
 int wq_block_disk_hooks_arm(void)
 {
-	struct wq_disk_hook *h;
-	int ret = 0;
-
-	if (!wq_block_disk_hooks_available())
-		return -EOPNOTSUPP;
-	mutex_lock(&wq_disk_hooks_mutex);
-	for (h = wq_disk_hooks; h < wq_disk_hooks + ARRAY_SIZE(wq_disk_hooks);
-	     h++) {
-		if (h->armed || !h->found)
-			continue;
-		ret = wq_disk_hook_register(h);
-		if (ret && h->required) {
-			pr_warn("cannot arm disk hook %s: %d\n", h->name, ret);
-			break;
-		}
-		h->armed = !ret;
-		ret = 0;
-	}
-	mutex_unlock(&wq_disk_hooks_mutex);
-	if (ret)
-		wq_block_disk_hooks_disarm();
-	return ret;
+	return wq_hooks_arm(&wq_disk_hook_set, 0);
 }
 
-/* disk_hooks (read-only): each target, "+" armed, "!" not found */
-static int wq_disk_hooks_show(char *buf, const struct kernel_param *kp)
+void wq_block_disk_hooks_disarm(void)
 {
-	const struct wq_disk_hook *h;
-	int n = 0;
-
-	mutex_lock(&wq_disk_hooks_mutex);
-	for (h = wq_disk_hooks; h < wq_disk_hooks + ARRAY_SIZE(wq_disk_hooks);
-	     h++)
-		n += scnprintf(buf + n, PAGE_SIZE - n, "%s%s%s",
-			       h == wq_disk_hooks ? "" : " ",
-			       h->armed ? "+" : h->found ? "" : "!", h->name);
-	mutex_unlock(&wq_disk_hooks_mutex);
-	n += scnprintf(buf + n, PAGE_SIZE - n, "\n");
-	return n;
+	wq_hooks_disarm(&wq_disk_hook_set);
 }
 
-static const struct kernel_param_ops wq_disk_hooks_ops = {
-	.get = wq_disk_hooks_show,
-};
-module_param_cb(disk_hooks, &wq_disk_hooks_ops, NULL, 0444);
-MODULE_PARM_DESC(disk_hooks, "Disk lifetime hook targets: + armed, ! not found");
-
-/* block_hooks (read-only): "unavailable", or armed/disarmed and the hook */
-static int wq_block_hooks_show(char *buf, const struct kernel_param *kp)
-{
-	return scnprintf(buf, PAGE_SIZE, "%s\n", wq_block_state());
-}
-
-static const struct kernel_param_ops wq_block_hooks_ops = {
-	.get = wq_block_hooks_show,
-};
-module_param_cb(block_hooks, &wq_block_hooks_ops, NULL, 0444);
-MODULE_PARM_DESC(block_hooks, "Block error hook: whether it exists and is armed");
+/*
+ * block_hooks and disk_hooks (read-only): the block and disk lines of
+ * "hooks", kept as the README has them.
+ */
+module_param_cb(disk_hooks, &wq_hooks_set_param_ops, &wq_disk_hook_set, 0444);
+MODULE_PARM_DESC(disk_hooks, "Disk lifetime hook targets (as in hooks): + armed, ! not found");
+module_param_cb(block_hooks, &wq_hooks_set_param_ops, &wq_block_hook_set,
+		0444);
+MODULE_PARM_DESC(block_hooks, "Block error hook (as in hooks): + armed, ! not found");

@@ -28,6 +28,7 @@
 #include <linux/string.h>
 #include <uapi/linux/keyctl.h>
 #include "compat/wq_compat_keys.h"
+#include "wq_hooks.h"
 #include "wq_key_hooks.h"
 #include "wq_key_slots.h"
 #include "wq_keys.h"
@@ -45,11 +46,6 @@ static unsigned int wq_key_maxactive = 256;
 module_param_named(key_hooks_maxactive, wq_key_maxactive, uint, 0644);
 MODULE_PARM_DESC(key_hooks_maxactive,
 		 "Calls of each hooked key function followed at once (applies when the hooks are next armed)");
-
-/* Times the hooks were armed since load */
-static unsigned long wq_key_arms;
-module_param_named(key_hooks_arms, wq_key_arms, ulong, 0444);
-MODULE_PARM_DESC(key_hooks_arms, "Times the key hooks were armed since load");
 
 /* A return instance's data, zeroed at every entry (wq_key_entry()) */
 struct wq_kr_data {
@@ -93,7 +89,8 @@ static long kr_ret(struct pt_regs *regs)
  */
 static int watched_entry(struct kretprobe_instance *ri, const struct key *key)
 {
-	if (!wq_key_watched(key->serial))
+	/* A false yes costs the return: wq_key_notify() looks it up again. */
+	if (!wq_key_maybe_watched(key->serial))
 		return 1;
 	kr_data(ri)->key = key;
 	return 0;
@@ -171,6 +168,10 @@ static void link_post_pending(const struct key *key)
 	}
 }
 
+/*
+ * Both skip the return probe for a keyring nobody watches (every add_key()
+ * links); the key's own pending records are posted first regardless.
+ */
 static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
@@ -178,7 +179,7 @@ static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	d->keyring = kr_key_arg(regs, 0)->serial;
 	d->key = kr_key_arg(regs, 1);
 	link_post_pending(d->key);
-	return 0;
+	return wq_key_maybe_watched(d->keyring) ? 0 : 1;
 }
 
 static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -196,7 +197,7 @@ static int unlink_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	d->keyring = kr_key_arg(regs, 0)->serial;
 	d->key = kr_key_arg(regs, 1);
-	return 0;
+	return wq_key_maybe_watched(d->keyring) ? 0 : 1;
 }
 
 static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -207,6 +208,26 @@ static int unlink_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		wq_key_notify(d->keyring, WQ_KEY_UNLINKED, d->key->serial);
 	return 0;
 }
+
+/* key_unlink(), exported, redirected where the kernel allows it */
+static int unlink_wrapper(struct key *keyring, struct key *key)
+{
+	int ret;
+
+	wq_hook_wrapper_enter();
+	ret = key_unlink(keyring, key);
+	if (!ret)
+		wq_key_notify(keyring->serial, WQ_KEY_UNLINKED, key->serial);
+	wq_hook_wrapper_exit();
+	return ret;
+}
+
+static inline bool unlink_want(unsigned long keyring, unsigned long key)
+{
+	return wq_key_maybe_watched(((const struct key *)keyring)->serial);
+}
+
+WQ_HOOK_WRAP(unlink_wrap, key_unlink, unlink_wrapper, unlink_want);
 
 /* key_move(key, from_keyring, to_keyring, flags): see link_post_pending */
 static int move_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -392,6 +413,33 @@ WQ_KEY_ON_SUCCESS(clear, WQ_KEY_CLEARED)
 WQ_KEY_ON_SUCCESS(restrict, WQ_KEY_SETATTR)
 
 /*
+ * key_update(), exported, where the kernel allows redirecting it (see
+ * struct wq_hook_wrap): the hot path of a key nobody watches then costs
+ * one ftrace callback.  The caller holds @key_ref: the key outlives the
+ * call.
+ */
+static int update_wrapper(key_ref_t key_ref, const void *payload, size_t plen)
+{
+	const struct key *key = key_ref_to_ptr(key_ref);
+	int ret;
+
+	wq_hook_wrapper_enter();
+	ret = key_update(key_ref, payload, plen);
+	if (!ret)
+		wq_key_notify(key->serial, WQ_KEY_UPDATED, 0);
+	wq_hook_wrapper_exit();
+	return ret;
+}
+
+/* A false yes costs only the wrapper: wq_key_notify() looks the key up. */
+static inline bool update_want(unsigned long key_ref, unsigned long payload)
+{
+	return wq_key_maybe_watched(key_ref_to_ptr((key_ref_t)key_ref)->serial);
+}
+
+WQ_HOOK_WRAP(update_wrap, key_update, update_wrapper, update_want);
+
+/*
  * key_revoke/key_invalidate: only the first time, as upstream.  Of two
  * racing calls both may see the flag clear on entry; only the one that
  * sets it goes on to schedule the key GC (key_schedule_gc for a revoke,
@@ -484,277 +532,119 @@ static int destroy_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-struct wq_key_hook {
-	const char		*names[2];	/* the first that exists is used */
-	kretprobe_handler_t	entry;
-	kretprobe_handler_t	ret;		/* NULL: a plain kprobe */
-	kprobe_pre_handler_t	pre;		/* the plain kprobe's handler */
-	bool			optional;	/* may be missing (see its user) */
-	const char		*used;		/* found at load */
-	bool			armed;
-	/* Misses already reported as loss, of the probe's nmissed counts */
-	atomic_long_t		missed_seen;
-	union {
-		struct kretprobe	rp;
-		struct kprobe		kp;
-	};
+/*
+ * The table.  Every target is required (a missing one turns the key source
+ * off rather than miss events) but the two that only tell the winner of a
+ * revoke or invalidate race (first_time_ret() falls back to the flag).
+ */
+enum {
+	WQ_KH_INSTANTIATE, WQ_KH_REJECT, WQ_KH_LINK, WQ_KH_UNLINK, WQ_KH_MOVE,
+	WQ_KH_UPDATE, WQ_KH_CREATE, WQ_KH_FIND_UPDATE, WQ_KH_CLEAR,
+	WQ_KH_REVOKE, WQ_KH_INVALIDATE, WQ_KH_TIMEOUT, WQ_KH_RESTRICT,
+	WQ_KH_CHOWN, WQ_KH_SETPERM, WQ_KH_USER_KEYRINGS, WQ_KH_DESTROY,
+	WQ_KH_REVOKE_WON, WQ_KH_INVAL_WON, WQ_KH_NR
 };
 
-/* Calls this hook's probes missed since it was registered */
-static unsigned long wq_key_hook_missed(const struct wq_key_hook *h)
-{
-	if (h->ret)
-		return (unsigned int)READ_ONCE(h->rp.nmissed) +
-		       READ_ONCE(h->rp.kp.nmissed);
-	return READ_ONCE(h->kp.nmissed);
-}
+#define KR(i, n, e, r)							\
+	[i] = { .names = { n }, .kind = WQ_HOOK_KRETPROBE, .entry = e,	\
+		.ret = r, .data_size = sizeof(struct wq_kr_data) }
 
-/*
- * Report calls @h missed since last seen as loss.  The counters are
- * updated without atomics by the kprobes core, so two misses racing on two
- * CPUs may count once; the claim on missed_seen makes each counted miss
- * reported once.
- */
-static void wq_key_hook_check_missed(struct wq_key_hook *h)
-{
-	unsigned long missed = wq_key_hook_missed(h);
-	long seen = atomic_long_read(&h->missed_seen);
-
-	while ((long)(missed - seen) > 0) {
-		if (atomic_long_try_cmpxchg(&h->missed_seen, &seen, missed)) {
-			wq_keys_lost(missed - seen);
-			break;
-		}
-	}
-}
-
-static struct wq_key_hook *kr_hook(struct kretprobe_instance *ri)
-{
-	return container_of(wq_kretprobe_of(ri), struct wq_key_hook, rp);
-}
-
-/*
- * Every return probe's entry: the instance's data is zeroed first, as the
- * kprobes core reuses instances without clearing them (and before 5.11
- * allocates them uninitialised), so no field a handler reads or posts can
- * hold stale or uninitialised memory.
- */
-static int wq_key_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct wq_key_hook *h = kr_hook(ri);
-
-	memset(ri->data, 0, sizeof(struct wq_kr_data));
-	return h->entry ? h->entry(ri, regs) : 0;
-}
-
-static int wq_key_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct wq_key_hook *h = kr_hook(ri);
-
-	h->ret(ri, regs);
-	wq_key_hook_check_missed(h);
-	return 0;
-}
-
-static int wq_key_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct wq_key_hook *h = container_of(kp, struct wq_key_hook, kp);
-
-	h->pre(kp, regs);
-	wq_key_hook_check_missed(h);
-	return 0;
-}
-
-#define KR(n, e, r)	{ .names = { n }, .entry = e, .ret = r }
-
-static struct wq_key_hook wq_key_hooks[] = {
-	KR("__key_instantiate_and_link", inst_entry, inst_ret),
-	KR("key_reject_and_link", reject_entry, inst_ret),
-	KR("__key_link", link_entry, link_ret),
-	KR("key_unlink", unlink_entry, unlink_ret),
-	KR("key_move", move_entry, frame_pop_ret),
-	KR("key_update", keyref0_entry, update_ret),
-	{ .names = { "__key_create_or_update", "key_create_or_update" },
-	  .entry = create_entry, .ret = create_ret },
-	KR("find_key_to_update", NULL, find_update_ret),
-	KR("keyring_clear", key0_entry, clear_ret),
-	KR("key_revoke", revoke_entry, revoke_ret),
-	KR("key_invalidate", inval_entry, inval_ret),
-	KR("key_set_timeout", key0_entry, timeout_ret),
-	KR("keyring_restrict", keyref0_entry, restrict_ret),
-	KR("keyctl_chown_key", chown_entry, setattr_ret),
-	KR("keyctl_setperm_key", setattr_entry, setattr_ret),
-	KR("look_up_user_keyrings", user_keyrings_entry, user_keyrings_ret),
-	{ .names = { "security_key_free" }, .pre = destroy_pre },
-	{ .names = { "key_schedule_gc" }, .pre = revoke_won_pre, .optional = true },
-	{ .names = { "key_schedule_gc_links" }, .pre = inval_won_pre,
-	  .optional = true },
+static struct wq_hook wq_key_hooks[WQ_KH_NR] = {
+	KR(WQ_KH_INSTANTIATE, "__key_instantiate_and_link", inst_entry, inst_ret),
+	KR(WQ_KH_REJECT, "key_reject_and_link", reject_entry, inst_ret),
+	KR(WQ_KH_LINK, "__key_link", link_entry, link_ret),
+	[WQ_KH_UNLINK] = { .names = { "key_unlink" },
+			   .kind = WQ_HOOK_KRETPROBE, .entry = unlink_entry,
+			   .ret = unlink_ret, .wrap = &unlink_wrap,
+			   .data_size = sizeof(struct wq_kr_data) },
+	KR(WQ_KH_MOVE, "key_move", move_entry, frame_pop_ret),
+	[WQ_KH_UPDATE] = { .names = { "key_update" },
+			   .kind = WQ_HOOK_KRETPROBE, .entry = keyref0_entry,
+			   .ret = update_ret, .wrap = &update_wrap,
+			   .data_size = sizeof(struct wq_kr_data) },
+	[WQ_KH_CREATE] = {
+		.names = { "__key_create_or_update", "key_create_or_update" },
+		.kind = WQ_HOOK_KRETPROBE, .entry = create_entry,
+		.ret = create_ret, .data_size = sizeof(struct wq_kr_data) },
+	KR(WQ_KH_FIND_UPDATE, "find_key_to_update", NULL, find_update_ret),
+	KR(WQ_KH_CLEAR, "keyring_clear", key0_entry, clear_ret),
+	KR(WQ_KH_REVOKE, "key_revoke", revoke_entry, revoke_ret),
+	KR(WQ_KH_INVALIDATE, "key_invalidate", inval_entry, inval_ret),
+	KR(WQ_KH_TIMEOUT, "key_set_timeout", key0_entry, timeout_ret),
+	KR(WQ_KH_RESTRICT, "keyring_restrict", keyref0_entry, restrict_ret),
+	KR(WQ_KH_CHOWN, "keyctl_chown_key", chown_entry, setattr_ret),
+	KR(WQ_KH_SETPERM, "keyctl_setperm_key", setattr_entry, setattr_ret),
+	KR(WQ_KH_USER_KEYRINGS, "look_up_user_keyrings", user_keyrings_entry,
+	   user_keyrings_ret),
+	[WQ_KH_DESTROY] = { .names = { "security_key_free" },
+			    .kind = WQ_HOOK_KPROBE, .pre = destroy_pre },
+	[WQ_KH_REVOKE_WON] = { .names = { "key_schedule_gc" },
+			       .kind = WQ_HOOK_KPROBE, .pre = revoke_won_pre,
+			       .need = WQ_HOOK_OPTIONAL,
+			       .without = "racing revokes may post twice" },
+	[WQ_KH_INVAL_WON] = { .names = { "key_schedule_gc_links" },
+			      .kind = WQ_HOOK_KPROBE, .pre = inval_won_pre,
+			      .need = WQ_HOOK_OPTIONAL,
+			      .without = "racing invalidations may post twice" },
 };
 
-/* Indexes of the optional hooks above, used by first_time_ret() */
-#define WQ_KEY_HOOK_REVOKE_WON	(ARRAY_SIZE(wq_key_hooks) - 2)
-#define WQ_KEY_HOOK_INVAL_WON	(ARRAY_SIZE(wq_key_hooks) - 1)
+static struct wq_hook_set wq_key_hook_set = {
+	WQ_HOOK_SET(wq_key_hook_set, "keys", "key notifications", wq_key_hooks),
+	.maxactive = &wq_key_maxactive,
+	/* A missed call may have been about any watched key. */
+	.lost = wq_keys_lost,
+};
 
+/* The armed flags stay set until the probes are gone (wq_hooks.c). */
 static bool wq_key_gc_probes_armed(void)
 {
-	return wq_key_hooks[WQ_KEY_HOOK_REVOKE_WON].armed &&
-	       wq_key_hooks[WQ_KEY_HOOK_INVAL_WON].armed;
-}
-
-static int wq_key_hook_register(struct wq_key_hook *h, const char *name)
-{
-	/* A kprobe may be registered again only from a clean structure. */
-	atomic_long_set(&h->missed_seen, 0);
-	if (!h->ret) {
-		memset(&h->kp, 0, sizeof(h->kp));
-		h->kp.symbol_name = name;
-		h->kp.pre_handler = wq_key_pre;
-		return register_kprobe(&h->kp);
-	}
-	memset(&h->rp, 0, sizeof(h->rp));
-	h->rp.kp.symbol_name = name;
-	h->rp.entry_handler = wq_key_entry;
-	h->rp.handler = wq_key_ret;
-	h->rp.data_size = sizeof(struct wq_kr_data);
-	h->rp.maxactive = clamp(READ_ONCE(wq_key_maxactive), 1U, 4096U);
-	return register_kretprobe(&h->rp);
-}
-
-static void wq_key_hook_unregister(struct wq_key_hook *h)
-{
-	if (h->ret)
-		unregister_kretprobe(&h->rp);
-	else
-		unregister_kprobe(&h->kp);
+	return wq_hook_armed(&wq_key_hooks[WQ_KH_REVOKE_WON]) &&
+	       wq_hook_armed(&wq_key_hooks[WQ_KH_INVAL_WON]);
 }
 
 int wq_key_hooks_init(void)
 {
-	struct wq_key_hook *h;
-	unsigned int i;
-	int ret;
-
-	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
-		for (i = 0; i < ARRAY_SIZE(h->names) && h->names[i]; i++) {
-			ret = wq_key_hook_register(h, h->names[i]);
-			if (ret == 0) {
-				wq_key_hook_unregister(h);
-				h->used = h->names[i];
-				break;
-			}
-		}
-		if (!h->used && h->optional)
-			pr_info("key hook %s unavailable (%d): racing revokes may post twice\n",
-				h->names[0], ret);
-		else if (!h->used)
-			pr_warn("key hook %s unavailable (%d): key notifications disabled\n",
-				h->names[0], ret);
-	}
+	wq_hooks_init(&wq_key_hook_set);
 	return 0;
 }
 
 bool wq_key_hooks_available(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
-		if (!wq_key_hooks[i].used && !wq_key_hooks[i].optional)
-			return false;
-	return true;
+	return wq_hooks_available(&wq_key_hook_set);
 }
 
 /*
- * In two batches: each unregister_k[ret]probes() call waits for one RCU
- * grace period for all of its probes, where one call per probe would wait
- * for one each.  The frames are closed first: they live in return
- * instances that the kprobes core frees once their probe is gone.  Misses
- * not yet reported are reported now.
+ * The frames are closed first: they live in return instances that the
+ * kprobes core frees once their probe is gone.
  */
 void wq_key_hooks_disarm(void)
 {
-	struct kretprobe *rps[ARRAY_SIZE(wq_key_hooks)];
-	struct kprobe *kps[ARRAY_SIZE(wq_key_hooks)];
-	unsigned int i, nr_rps = 0, nr_kps = 0;
-
 	wq_key_frames_set_open(false);
-
-	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++) {
-		if (!wq_key_hooks[i].armed)
-			continue;
-		if (wq_key_hooks[i].ret)
-			rps[nr_rps++] = &wq_key_hooks[i].rp;
-		else
-			kps[nr_kps++] = &wq_key_hooks[i].kp;
-		wq_key_hooks[i].armed = false;
-	}
-	if (nr_kps)
-		unregister_kprobes(kps, nr_kps);
-	if (nr_rps)
-		unregister_kretprobes(rps, nr_rps);
-	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
-		if (wq_key_hooks[i].used)
-			wq_key_hook_check_missed(&wq_key_hooks[i]);
+	wq_hooks_disarm(&wq_key_hook_set);
 }
 
 bool wq_key_hooks_armed(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(wq_key_hooks); i++)
-		if (wq_key_hooks[i].armed)
-			return true;
-	return false;
+	return wq_hooks_armed(&wq_key_hook_set);
 }
 
 int wq_key_hooks_arm(void)
 {
-	struct wq_key_hook *h;
 	int ret;
 
-	if (!wq_key_hooks_available())
-		return -EOPNOTSUPP;
 	if (wq_key_hooks_armed())
 		return 0;
-	wq_key_arms++;
-	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
-		if (!h->used)
-			continue;
-		ret = wq_key_hook_register(h, h->used);
-		if (ret) {
-			pr_warn("cannot arm key hook %s: %d\n", h->used, ret);
-			wq_key_hooks_disarm();
-			return ret;
-		}
-		h->armed = true;
-	}
+	ret = wq_hooks_arm(&wq_key_hook_set, 0);
+	if (ret)
+		return ret;
 	/* No watch exists yet: calls under way meanwhile post nothing. */
 	wq_key_frames_set_open(true);
 	return 0;
 }
 
-/* key_hooks (read-only): armed state, then each target and its misses */
-static int wq_key_hooks_show(char *buf, const struct kernel_param *kp)
-{
-	const struct wq_key_hook *h;
-	int n = 0;
-
-	n += scnprintf(buf + n, PAGE_SIZE - n, "%s",
-		       wq_key_hooks_armed() ? "armed" : "disarmed");
-	for (h = wq_key_hooks; h < wq_key_hooks + ARRAY_SIZE(wq_key_hooks); h++) {
-		if (!h->used)
-			n += scnprintf(buf + n, PAGE_SIZE - n, " !%s", h->names[0]);
-		else if (h->armed && h->ret)
-			n += scnprintf(buf + n, PAGE_SIZE - n, " %s:%lu", h->used,
-				       wq_key_hook_missed(h));
-		else
-			n += scnprintf(buf + n, PAGE_SIZE - n, " %s", h->used);
-	}
-	n += scnprintf(buf + n, PAGE_SIZE - n, "\n");
-	return n;
-}
-
-static const struct kernel_param_ops wq_key_hooks_ops = {
-	.get = wq_key_hooks_show,
-};
-module_param_cb(key_hooks, &wq_key_hooks_ops, NULL, 0444);
-MODULE_PARM_DESC(key_hooks, "Key hook targets, whether armed, and missed returns");
+/* key_hooks (read-only): the keys line of "hooks", kept as the README has it */
+module_param_cb(key_hooks, &wq_hooks_set_param_ops, &wq_key_hook_set, 0444);
+MODULE_PARM_DESC(key_hooks, "Key hook targets, whether armed, and missed returns (as in hooks)");
+module_param_cb(key_hooks_arms, &wq_hooks_arms_param_ops, &wq_key_hook_set,
+		0444);
+MODULE_PARM_DESC(key_hooks_arms, "Times the key hooks were armed since load");

@@ -33,7 +33,7 @@
 #include "wq_source.h"
 
 /* Watched keys by serial; also the records' object id. */
-static struct wq_objtab wq_key_tab;
+struct wq_objtab wq_key_tab;
 /* Serialises watch and unwatch against arming and disarming the hooks. */
 static DEFINE_MUTEX(wq_keys_mutex);
 
@@ -69,23 +69,6 @@ void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux)
 	if (obj)
 		wq_post(&obj->wlist, &n.watch, serial);
 	rcu_read_unlock();
-}
-
-/*
- * Whether @serial may have watchers; any context.  A hook skips its return
- * probe for a key nobody watches.  A watch added meanwhile may or may not
- * see that operation, as with upstream's notify_key().
- */
-bool wq_key_watched(key_serial_t serial)
-{
-	bool watched;
-
-	if (!wq_objtab_watched(&wq_key_tab))
-		return false;
-	rcu_read_lock();
-	watched = wq_objtab_find(&wq_key_tab, serial);
-	rcu_read_unlock();
-	return watched;
 }
 
 /* The key is being destroyed: every watcher gets a removal record. */

@@ -8,6 +8,7 @@
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 #include "wq_dev.h"
+#include "wq_hooks.h"
 #include "wq_main.h"
 #include "wq_queue.h"
 #include "wq_source.h"
@@ -55,6 +56,7 @@ static void __exit wq_exit(void)
 	rcu_barrier();
 	rcu_barrier();
 	destroy_workqueue(wq_workqueue);
+	wq_hooks_exit();
 	wq_user_exit();
 }
 

@@ -69,6 +69,16 @@ static inline bool wq_objtab_watched(struct wq_objtab *tab)
 	return atomic_read(&tab->watches) != 0;
 }
 
+/*
+ * Any context, no lock: false if no object has @key (its bucket is
+ * empty); true if one may have it (or another key of the bucket does).  A
+ * first test for hooks on hot paths; wq_objtab_find() is the exact one.
+ */
+static inline bool wq_objtab_may_have(struct wq_objtab *tab, u64 key)
+{
+	return !hlist_empty(&tab->table[hash_min(key, HASH_BITS(tab->table))]);
+}
+
 /* Under rcu_read_lock() or the mutex. */
 struct wq_obj *wq_objtab_find(struct wq_objtab *tab, u64 key);
 

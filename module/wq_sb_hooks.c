@@ -41,6 +41,7 @@
 #include <linux/version.h>
 #include <trace/events/filemap.h>
 #include "compat/wq_compat_fs.h"
+#include "wq_hooks.h"
 #include "wq_sb.h"
 #include "wq_sb_hooks.h"
 
@@ -159,16 +160,16 @@ static int fserror_pre(struct kprobe *kp, struct pt_regs *regs)
  * ext4's error functions are internal to ext4.ko, so no header can be
  * probed for their prototypes.  5.11 ("ext4: make ext4_abort() use
  * __ext4_error()") inserted force_ro before __ext4_error()'s error
- * argument and removed __ext4_abort(): whether __ext4_abort exists tells
- * the two apart at run time (set when the hooks are armed, before
- * __ext4_error's).
+ * argument and removed __ext4_abort(): whether the __ext4_abort hook is
+ * placed tells the two apart at run time (it comes before __ext4_error's
+ * in the table, which is armed in order).
  */
-static bool wq_ext4_has_abort;
+static bool wq_ext4_has_abort(void);
 
 /* __ext4_error(sb, function, line, [force_ro,] error, block, fmt, ...) */
 static int ext4_error_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	unsigned int arg = READ_ONCE(wq_ext4_has_abort) ? 3 : 4;
+	unsigned int arg = wq_ext4_has_abort() ? 3 : 4;
 
 	wq_sb_post((void *)hk_arg(regs, 0), WQ_SB_ERROR, 0,
 		   wq_errno((int)hk_arg(regs, arg)), 0, NULL);
@@ -233,262 +234,111 @@ static int ext4_enospc_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-enum wq_sb_hook_kind {
-	WQ_SB_REQUIRED,		/* no filesystem watch without it */
-	WQ_SB_OPTIONAL,		/* in the core kernel, if configured */
-	WQ_SB_EXT4,		/* in ext4.ko: placed when ext4 is loaded */
-};
+/* Tags: the filesystem error hooks (wq_sb_hooks_fs_errors_available()) */
+#define WQ_SB_FS_ERROR		BIT(0)
 
-struct wq_sb_hook {
-	const char		*name;
-	enum wq_sb_hook_kind	kind;
-	bool			fs_error;	/* a WQ_SB_ERROR source */
-	kprobe_pre_handler_t	pre;		/* a plain kprobe's handler */
-	kretprobe_handler_t	entry, ret;	/* or a return probe's */
-	bool			found;		/* exists (so far) */
-	bool			armed;
-	union {
-		struct kprobe		kp;
-		struct kretprobe	rp;
-	};
-};
+#define SB_KP(n, need_, handler, tag)					\
+	{ .names = { n }, .kind = WQ_HOOK_KPROBE, .need = need_,	\
+	  .pre = handler, .tags = tag }
 
-static struct wq_sb_hook wq_sb_hooks[] = {
-	{ .name = "generic_shutdown_super", .kind = WQ_SB_REQUIRED,
-	  .pre = shutdown_pre },
-	{ .name = "reconfigure_super", .kind = WQ_SB_REQUIRED,
-	  .entry = reconf_entry, .ret = reconf_ret },
-	{ .name = "quota_send_warning", .kind = WQ_SB_OPTIONAL,
-	  .pre = quota_pre },
+enum {
+	WQ_SBH_WB_ERR, WQ_SBH_SHUTDOWN, WQ_SBH_RECONF, WQ_SBH_QUOTA,
 #ifdef HAVE_FSERROR
-	{ .name = "fserror_report", .kind = WQ_SB_OPTIONAL, .fs_error = true,
-	  .pre = fserror_pre },
+	WQ_SBH_FSERROR,
 #else
-	/* First: its presence decides __ext4_error's layout. */
-	{ .name = "__ext4_abort", .kind = WQ_SB_EXT4, .fs_error = true,
-	  .pre = ext4_std_error_pre },
-	{ .name = "__ext4_error", .kind = WQ_SB_EXT4, .fs_error = true,
-	  .pre = ext4_error_pre },
-	{ .name = "__ext4_error_inode", .kind = WQ_SB_EXT4, .fs_error = true,
-	  .pre = ext4_error_inode_pre },
-	{ .name = "__ext4_error_file", .kind = WQ_SB_EXT4, .fs_error = true,
-	  .pre = ext4_error_file_pre },
-	{ .name = "__ext4_std_error", .kind = WQ_SB_EXT4, .fs_error = true,
-	  .pre = ext4_std_error_pre },
+	WQ_SBH_EXT4_ABORT, WQ_SBH_EXT4_ERROR, WQ_SBH_EXT4_ERROR_INODE,
+	WQ_SBH_EXT4_ERROR_FILE, WQ_SBH_EXT4_STD_ERROR,
 #endif
-	{ .name = "__ext4_msg", .kind = WQ_SB_EXT4, .pre = ext4_msg_pre },
-	{ .name = "ext4_should_retry_alloc", .kind = WQ_SB_EXT4,
-	  .pre = ext4_enospc_pre },
+	WQ_SBH_EXT4_MSG, WQ_SBH_EXT4_ENOSPC, WQ_SBH_NR
 };
 
-static struct tracepoint *wq_wb_err_tp;
-static bool wq_wb_err_armed;
+/*
+ * Required: no filesystem watch without them; optional: in the core
+ * kernel, if configured; in-module: in ext4.ko, placed when ext4 is loaded.
+ */
+static struct wq_hook wq_sb_hooks[WQ_SBH_NR] = {
+	[WQ_SBH_WB_ERR] = { .names = { "filemap_set_wb_err" },
+			    .kind = WQ_HOOK_TRACEPOINT,
+			    .tp_probe = wb_err_probe },
+	[WQ_SBH_SHUTDOWN] = SB_KP("generic_shutdown_super", WQ_HOOK_REQUIRED,
+				  shutdown_pre, 0),
+	[WQ_SBH_RECONF] = { .names = { "reconfigure_super" },
+			    .kind = WQ_HOOK_KRETPROBE, .entry = reconf_entry,
+			    .ret = reconf_ret,
+			    .data_size = sizeof(struct wq_reconf_data),
+			    .maxactive = WQ_SB_MAXACTIVE },
+	[WQ_SBH_QUOTA] = SB_KP("quota_send_warning", WQ_HOOK_OPTIONAL,
+			       quota_pre, 0),
+#ifdef HAVE_FSERROR
+	[WQ_SBH_FSERROR] = SB_KP("fserror_report", WQ_HOOK_OPTIONAL,
+				 fserror_pre, WQ_SB_FS_ERROR),
+#else
+	/* Before __ext4_error: its presence decides that one's layout. */
+	[WQ_SBH_EXT4_ABORT] = { .names = { "__ext4_abort" },
+				.kind = WQ_HOOK_KPROBE,
+				.need = WQ_HOOK_IN_MODULE,
+				.flags = WQ_HOOK_MAY_BE_MISSING,
+				.pre = ext4_std_error_pre,
+				.tags = WQ_SB_FS_ERROR },
+	[WQ_SBH_EXT4_ERROR] = SB_KP("__ext4_error", WQ_HOOK_IN_MODULE,
+				    ext4_error_pre, WQ_SB_FS_ERROR),
+	[WQ_SBH_EXT4_ERROR_INODE] = SB_KP("__ext4_error_inode",
+					  WQ_HOOK_IN_MODULE,
+					  ext4_error_inode_pre,
+					  WQ_SB_FS_ERROR),
+	[WQ_SBH_EXT4_ERROR_FILE] = SB_KP("__ext4_error_file",
+					 WQ_HOOK_IN_MODULE,
+					 ext4_error_file_pre, WQ_SB_FS_ERROR),
+	[WQ_SBH_EXT4_STD_ERROR] = SB_KP("__ext4_std_error", WQ_HOOK_IN_MODULE,
+					ext4_std_error_pre, WQ_SB_FS_ERROR),
+#endif
+	[WQ_SBH_EXT4_MSG] = SB_KP("__ext4_msg", WQ_HOOK_IN_MODULE,
+				  ext4_msg_pre, 0),
+	[WQ_SBH_EXT4_ENOSPC] = SB_KP("ext4_should_retry_alloc",
+				     WQ_HOOK_IN_MODULE, ext4_enospc_pre, 0),
+};
 
-static struct kprobe *hook_kp(struct wq_sb_hook *h)
+static struct wq_hook_set wq_sb_hook_set = {
+	WQ_HOOK_SET(wq_sb_hook_set, "sb", "filesystem watches", wq_sb_hooks),
+};
+
+#ifndef HAVE_FSERROR
+/* The armed flags stay set until the probes are gone (wq_hooks.c). */
+static bool wq_ext4_has_abort(void)
 {
-	return h->ret ? &h->rp.kp : &h->kp;
+	return wq_hook_armed(&wq_sb_hooks[WQ_SBH_EXT4_ABORT]);
 }
-
-static int wq_sb_hook_register(struct wq_sb_hook *h)
-{
-	/* A kprobe may be registered again only from a clean structure. */
-	if (!h->ret) {
-		memset(&h->kp, 0, sizeof(h->kp));
-		h->kp.symbol_name = h->name;
-		h->kp.pre_handler = h->pre;
-		return register_kprobe(&h->kp);
-	}
-	memset(&h->rp, 0, sizeof(h->rp));
-	h->rp.kp.symbol_name = h->name;
-	h->rp.entry_handler = h->entry;
-	h->rp.handler = h->ret;
-	h->rp.data_size = sizeof(struct wq_reconf_data);
-	h->rp.maxactive = WQ_SB_MAXACTIVE;
-	return register_kretprobe(&h->rp);
-}
-
-static void wq_sb_hook_unregister(struct wq_sb_hook *h)
-{
-	if (h->ret)
-		unregister_kretprobe(&h->rp);
-	else
-		unregister_kprobe(&h->kp);
-	h->armed = false;
-}
-
-/* Place @h if it is not in place; false if its target does not exist. */
-static int wq_sb_hook_arm(struct wq_sb_hook *h)
-{
-	int ret;
-
-	/* ext4 was unloaded since: the probe is dead, place it again. */
-	if (h->armed && kprobe_gone(hook_kp(h)))
-		wq_sb_hook_unregister(h);
-	if (h->armed)
-		return 0;
-	ret = wq_sb_hook_register(h);
-	if (ret)
-		return ret;
-	h->found = true;
-	h->armed = true;
-	return 0;
-}
-
-static void wq_sb_find_tp(struct tracepoint *tp, void *priv)
-{
-	if (!strcmp(tp->name, "filemap_set_wb_err"))
-		wq_wb_err_tp = tp;
-}
+#endif
 
 int wq_sb_hooks_init(void)
 {
-	struct wq_sb_hook *h;
-
 	wq_sb_check_probe();
-	for_each_kernel_tracepoint(wq_sb_find_tp, NULL);
-	if (!wq_wb_err_tp)
-		pr_warn("tracepoint filemap_set_wb_err not found: filesystem watches disabled\n");
-	/* Check that the core targets exist; ext4's are checked when used. */
-	for (h = wq_sb_hooks; h < wq_sb_hooks + ARRAY_SIZE(wq_sb_hooks); h++) {
-		if (h->kind == WQ_SB_EXT4)
-			continue;
-		if (wq_sb_hook_arm(h) == 0)
-			wq_sb_hook_unregister(h);
-		else if (h->kind == WQ_SB_REQUIRED)
-			pr_warn("filesystem hook %s unavailable: filesystem watches disabled\n",
-				h->name);
-		else
-			pr_info("filesystem hook %s unavailable\n", h->name);
-	}
+	wq_hooks_init(&wq_sb_hook_set);
 	return 0;
 }
 
 bool wq_sb_hooks_available(void)
 {
-	unsigned int i;
-
-	if (!wq_wb_err_tp)
-		return false;
-	for (i = 0; i < ARRAY_SIZE(wq_sb_hooks); i++)
-		if (wq_sb_hooks[i].kind == WQ_SB_REQUIRED &&
-		    !wq_sb_hooks[i].found)
-			return false;
-	return true;
+	return wq_hooks_available(&wq_sb_hook_set);
 }
-
-static DEFINE_MUTEX(wq_sb_probe_mutex);
 
 bool wq_sb_hooks_fs_errors_available(void)
 {
-	struct wq_sb_hook *h;
-	bool found = false;
-
-	mutex_lock(&wq_sb_probe_mutex);
-	for (h = wq_sb_hooks; h < wq_sb_hooks + ARRAY_SIZE(wq_sb_hooks); h++)
-		found |= h->fs_error && h->found;
-	/* None seen yet (ext4 not loaded when last asked): try now. */
-	for (h = wq_sb_hooks; !found && h < wq_sb_hooks + ARRAY_SIZE(wq_sb_hooks);
-	     h++) {
-		if (!h->fs_error || h->armed || wq_sb_hook_register(h))
-			continue;
-		wq_sb_hook_unregister(h);
-		h->found = found = true;
-	}
-	mutex_unlock(&wq_sb_probe_mutex);
-	return found;
+	return wq_hooks_found(&wq_sb_hook_set, WQ_SB_FS_ERROR);
 }
 
 void wq_sb_hooks_disarm(void)
 {
-	struct kretprobe *rps[ARRAY_SIZE(wq_sb_hooks)];
-	struct kprobe *kps[ARRAY_SIZE(wq_sb_hooks)];
-	unsigned int i, nr_rps = 0, nr_kps = 0;
-
-	mutex_lock(&wq_sb_probe_mutex);
-	if (wq_wb_err_armed) {
-		tracepoint_probe_unregister(wq_wb_err_tp, wb_err_probe, NULL);
-		wq_wb_err_armed = false;
-	}
-	/* In two batches: one RCU grace period each, not one per probe. */
-	for (i = 0; i < ARRAY_SIZE(wq_sb_hooks); i++) {
-		if (!wq_sb_hooks[i].armed)
-			continue;
-		if (wq_sb_hooks[i].ret)
-			rps[nr_rps++] = &wq_sb_hooks[i].rp;
-		else
-			kps[nr_kps++] = &wq_sb_hooks[i].kp;
-		wq_sb_hooks[i].armed = false;
-	}
-	if (nr_rps)
-		unregister_kretprobes(rps, nr_rps);
-	if (nr_kps)
-		unregister_kprobes(kps, nr_kps);
-	/* No tracepoint probe may still be running once we return. */
-	tracepoint_synchronize_unregister();
-	mutex_unlock(&wq_sb_probe_mutex);
+	wq_hooks_disarm(&wq_sb_hook_set);
 }
 
+/* ext4's targets are missing while ext4 is not loaded: warn if it is. */
 int wq_sb_hooks_arm(const struct super_block *sb)
 {
-	struct wq_sb_hook *h;
-	int ret = 0;
-
-	if (!wq_sb_hooks_available())
-		return -EOPNOTSUPP;
-	mutex_lock(&wq_sb_probe_mutex);
-	for (h = wq_sb_hooks; h < wq_sb_hooks + ARRAY_SIZE(wq_sb_hooks); h++) {
-		if (h->kind == WQ_SB_OPTIONAL && !h->found)
-			continue;
-		ret = wq_sb_hook_arm(h);
-#ifndef HAVE_FSERROR
-		if (!strcmp(h->name, "__ext4_abort"))
-			WRITE_ONCE(wq_ext4_has_abort, h->armed);
-#endif
-		if (ret && h->kind == WQ_SB_REQUIRED) {
-			pr_warn("cannot arm filesystem hook %s: %d\n", h->name,
-				ret);
-			break;
-		}
-		/*
-		 * ext4's targets are missing while ext4 is not loaded, and
-		 * __ext4_abort always from 5.11.
-		 */
-		if (ret && h->kind == WQ_SB_EXT4 && wq_sb_is_ext4(sb) &&
-		    strcmp(h->name, "__ext4_abort"))
-			pr_warn_ratelimited("cannot arm ext4 hook %s: %d\n",
-					    h->name, ret);
-		ret = 0;
-	}
-	if (!ret && !wq_wb_err_armed) {
-		ret = tracepoint_probe_register(wq_wb_err_tp, wb_err_probe,
-						NULL);
-		if (ret)
-			pr_warn("cannot arm filemap_set_wb_err: %d\n", ret);
-		wq_wb_err_armed = !ret;
-	}
-	mutex_unlock(&wq_sb_probe_mutex);
-	if (ret)
-		wq_sb_hooks_disarm();
-	return ret;
+	return wq_hooks_arm(&wq_sb_hook_set,
+			    wq_sb_is_ext4(sb) ? WQ_HOOKS_ARM_WARN_MODULE : 0);
 }
 
-/* sb_hooks (read-only): each target, "+" armed, "!" missing so far */
-static int wq_sb_hooks_show(char *buf, const struct kernel_param *kp)
-{
-	const struct wq_sb_hook *h;
-	int n;
-
-	n = scnprintf(buf, PAGE_SIZE, "%sfilemap_set_wb_err",
-		      !wq_wb_err_tp ? "!" : wq_wb_err_armed ? "+" : "");
-	for (h = wq_sb_hooks; h < wq_sb_hooks + ARRAY_SIZE(wq_sb_hooks); h++)
-		n += scnprintf(buf + n, PAGE_SIZE - n, " %s%s",
-			       h->armed ? "+" : h->found ? "" : "!", h->name);
-	n += scnprintf(buf + n, PAGE_SIZE - n, "\n");
-	return n;
-}
-
-static const struct kernel_param_ops wq_sb_hooks_ops = {
-	.get = wq_sb_hooks_show,
-};
-module_param_cb(sb_hooks, &wq_sb_hooks_ops, NULL, 0444);
-MODULE_PARM_DESC(sb_hooks, "Filesystem hook targets: + armed, ! not found (ext4's: not yet)");
+/* sb_hooks (read-only): the sb line of "hooks", kept as the README has it */
+module_param_cb(sb_hooks, &wq_hooks_set_param_ops, &wq_sb_hook_set, 0444);
+MODULE_PARM_DESC(sb_hooks, "Filesystem hook targets (as in hooks): + armed, ! not found (ext4's: not yet)");

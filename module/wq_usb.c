@@ -32,6 +32,7 @@
 #include <linux/string.h>
 #include <linux/usb.h>
 #include "wq_devices.h"
+#include "wq_hooks.h"
 #include "wq_usb.h"
 
 #define WQ_USB_CORE		"usbcore"
@@ -46,8 +47,6 @@ static bool wq_usb_wanted;		/* armed: attach when usbcore is live */
 static bool wq_usb_attached;
 static bool wq_usb_armed;		/* the module notifier is registered */
 static void (*wq_usb_unregister_notify)(struct notifier_block *nb);
-static int wq_usb_reset_state = -ENOENT;	/* 0: probe armed, else why not */
-static int wq_usb_error_state = -ENOENT;
 
 static void wq_usb_post(enum wq_usb_subtype subtype, u32 error,
 			const char *name)
@@ -125,8 +124,6 @@ static int wq_usb_reset_ret(struct kretprobe_instance *ri,
 	return 0;
 }
 
-static struct kretprobe wq_usb_reset_probe;
-
 /*
  * "usb1-port2" -> "1-2", "1-1-port3" -> "1-1.3": the name usbcore gives
  * the device on port N of a hub (usb_alloc_dev()).
@@ -164,27 +161,24 @@ static int wq_usb_error_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe wq_usb_error_probe;
+/*
+ * The reset target is in usbcore (looked for when attached; placed again
+ * if usbcore was reloaded), _dev_err in the core kernel.  Neither is
+ * required: without one, only its records are missing.
+ */
+static struct wq_hook wq_usb_hooks[] = {
+	{ .names = { WQ_USB_RESET_FN }, .kind = WQ_HOOK_KRETPROBE,
+	  .need = WQ_HOOK_IN_MODULE, .entry = wq_usb_reset_entry,
+	  .ret = wq_usb_reset_ret,
+	  .data_size = sizeof(struct wq_usb_reset_data), .maxactive = 16 },
+	{ .names = { WQ_USB_ERROR_FN }, .kind = WQ_HOOK_KPROBE,
+	  .need = WQ_HOOK_OPTIONAL, .pre = wq_usb_error_pre,
+	  .without = "no USB error records" },
+};
 
-/* A probe may be registered again only from a clean structure. */
-static int wq_usb_reset_register(void)
-{
-	memset(&wq_usb_reset_probe, 0, sizeof(wq_usb_reset_probe));
-	wq_usb_reset_probe.kp.symbol_name = WQ_USB_RESET_FN;
-	wq_usb_reset_probe.entry_handler = wq_usb_reset_entry;
-	wq_usb_reset_probe.handler = wq_usb_reset_ret;
-	wq_usb_reset_probe.data_size = sizeof(struct wq_usb_reset_data);
-	wq_usb_reset_probe.maxactive = 16;
-	return register_kretprobe(&wq_usb_reset_probe);
-}
-
-static int wq_usb_error_register(void)
-{
-	memset(&wq_usb_error_probe, 0, sizeof(wq_usb_error_probe));
-	wq_usb_error_probe.symbol_name = WQ_USB_ERROR_FN;
-	wq_usb_error_probe.pre_handler = wq_usb_error_pre;
-	return register_kprobe(&wq_usb_error_probe);
-}
+static struct wq_hook_set wq_usb_hook_set = {
+	WQ_HOOK_SET(wq_usb_hook_set, "usb", "USB notifications", wq_usb_hooks),
+};
 
 /* wq_usb_lock held: take usbcore if it is live and hook into it */
 static void wq_usb_attach_locked(void)
@@ -202,14 +196,8 @@ static void wq_usb_attach_locked(void)
 		symbol_put(usb_register_notify);
 		return;
 	}
-	wq_usb_reset_state = wq_usb_reset_register();
-	if (wq_usb_reset_state)
-		pr_warn("no " WQ_USB_RESET_FN " probe (%d): no USB reset records\n",
-			wq_usb_reset_state);
-	wq_usb_error_state = wq_usb_error_register();
-	if (wq_usb_error_state)
-		pr_warn("no " WQ_USB_ERROR_FN " probe (%d): no USB error records\n",
-			wq_usb_error_state);
+	/* usbcore is live: its target should exist (warned about if not). */
+	wq_hooks_arm(&wq_usb_hook_set, WQ_HOOKS_ARM_WARN_MODULE);
 	reg(&wq_usb_nb);
 	wq_usb_attached = true;
 }
@@ -221,10 +209,7 @@ static void wq_usb_detach_locked(void)
 		return;
 	/* Each waits until no callback or handler runs any more. */
 	wq_usb_unregister_notify(&wq_usb_nb);
-	if (!wq_usb_reset_state)
-		unregister_kretprobe(&wq_usb_reset_probe);
-	if (!wq_usb_error_state)
-		unregister_kprobe(&wq_usb_error_probe);
+	wq_hooks_disarm(&wq_usb_hook_set);
 	symbol_put(usb_unregister_notify);
 	symbol_put(usb_register_notify);
 	wq_usb_unregister_notify = NULL;
@@ -291,17 +276,11 @@ void wq_usb_disarm(void)
 	wq_usb_armed = false;
 }
 
-/* Which probe targets exist; usbcore's only if it is already loaded. */
+/* Which probe targets exist; usbcore's is looked for when attached. */
 int wq_usb_init(void)
 {
-	if (!wq_usb_available())
-		return 0;
-	wq_usb_error_state = wq_usb_error_register();
-	if (!wq_usb_error_state)
-		unregister_kprobe(&wq_usb_error_probe);
-	wq_usb_reset_state = wq_usb_reset_register();
-	if (!wq_usb_reset_state)
-		unregister_kretprobe(&wq_usb_reset_probe);
+	if (wq_usb_available())
+		wq_hooks_init(&wq_usb_hook_set);
 	return 0;
 }
 
@@ -310,31 +289,20 @@ void wq_usb_exit(void)
 	WARN_ON(wq_usb_armed);
 }
 
-static const char *wq_usb_probe_state(int state)
-{
-	if (state == 0)
-		return "";
-	return state == -ENOENT ? "!" : "?";
-}
-
 /*
  * usb_hooks (read-only): armed or disarmed, whether usbcore is attached,
- * then each probe target; "!" marks one that was not found, "?" one that
- * could not be registered, and an armed reset probe shows its misses.
+ * then the probe targets as in the usb line of "hooks" ("+" placed, "!"
+ * not found (usbcore's: not yet), a placed return probe's misses).
  */
 static int wq_usb_hooks_show(char *buf, const struct kernel_param *kp)
 {
 	int n;
 
 	mutex_lock(&wq_usb_lock);
-	n = scnprintf(buf, PAGE_SIZE, "%s %s %s%s", wq_usb_armed ? "armed" : "disarmed",
-		      wq_usb_attached ? WQ_USB_CORE : "!" WQ_USB_CORE,
-		      wq_usb_probe_state(wq_usb_reset_state), WQ_USB_RESET_FN);
-	if (wq_usb_attached && !wq_usb_reset_state)
-		n += scnprintf(buf + n, PAGE_SIZE - n, ":%d",
-			       wq_usb_reset_probe.nmissed);
-	n += scnprintf(buf + n, PAGE_SIZE - n, " %s%s\n",
-		       wq_usb_probe_state(wq_usb_error_state), WQ_USB_ERROR_FN);
+	n = scnprintf(buf, PAGE_SIZE, "%s %s", wq_usb_armed ? "armed" : "disarmed",
+		      wq_usb_attached ? WQ_USB_CORE : "!" WQ_USB_CORE);
+	n = wq_hooks_show_targets(&wq_usb_hook_set, buf, n);
+	n += scnprintf(buf + n, PAGE_SIZE - n, "\n");
 	mutex_unlock(&wq_usb_lock);
 	return n;
 }
@@ -343,4 +311,4 @@ static const struct kernel_param_ops wq_usb_hooks_ops = {
 	.get = wq_usb_hooks_show,
 };
 module_param_cb(usb_hooks, &wq_usb_hooks_ops, NULL, 0444);
-MODULE_PARM_DESC(usb_hooks, "USB hooks: armed, usbcore attached, probe targets");
+MODULE_PARM_DESC(usb_hooks, "USB hooks: armed, usbcore attached, probe targets (as in hooks)");

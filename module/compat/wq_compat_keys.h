@@ -4,7 +4,6 @@
 #define _WQ_COMPAT_KEYS_H
 
 #include <linux/key.h>
-#include <linux/kprobes.h>
 
 /*
  * lookup_user_key()'s lookup flags are an enum in <linux/key.h> in 6.1 and
@@ -15,18 +14,5 @@
 #else
 #define WQ_KEY_LOOKUP_CREATE	0x01
 #endif
-
-/*
- * The kretprobe an instance belongs to: get_kretprobe() since 5.11's
- * lockless kretprobe rework; 5.10 keeps it in ri->rp.
- */
-static inline struct kretprobe *wq_kretprobe_of(struct kretprobe_instance *ri)
-{
-#ifdef HAVE_GET_KRETPROBE
-	return get_kretprobe(ri);
-#else
-	return ri->rp;
-#endif
-}
 
 #endif /* _WQ_COMPAT_KEYS_H */

@@ -71,7 +71,7 @@ enter() {
 		local line=''
 		read -r -t 20 line <&"${HELPER[0]}" || true
 		[ "$line" = ready ] || die "wq_devwatch did not start"
-		grep -qxE 'armed block_rq_(error|complete)' "$hooks" || die "block hook not armed: $(cat "$hooks")"
+		grep -qxE 'armed \+block_rq_(error|complete)' "$hooks" || die "block hook not armed: $(cat "$hooks")"
 	elif loaded watch_queue; then
 		# The last watch of the previous round is released by a work item.
 		local _

@@ -163,11 +163,14 @@ std::string block_hooks() {
     return read_text("/sys/module/watch_queue/parameters/block_hooks");
 }
 
-// block_hooks is "<armed|disarmed> <tracepoint>": block_rq_error where the
-// kernel has it (6.1), block_rq_complete before (5.10; wq_block.c).
+// block_hooks is the block line of the hooks parameter: "armed +<tracepoint>"
+// or "disarmed <tracepoint>", block_rq_error where the kernel has it (6.1),
+// block_rq_complete before (5.10; wq_block.c).
 bool block_hooks_are(const std::string& state) {
     const std::string text = block_hooks();
-    return text == state + " block_rq_error\n" || text == state + " block_rq_complete\n";
+    const std::string mark = state == "armed" ? "+" : "";
+    return text == state + " " + mark + "block_rq_error\n" ||
+           text == state + " " + mark + "block_rq_complete\n";
 }
 
 } // namespace

@@ -467,7 +467,7 @@ std::string param(const std::string& name) {
 bool all_disarmed() {
     const std::string block = param("block_hooks");
     return param("key_hooks").rfind("disarmed", 0) == 0 &&
-           (block == "unavailable" || block.rfind("disarmed", 0) == 0) &&
+           block.rfind("disarmed", 0) == 0 &&
            param("usb_hooks").rfind("disarmed", 0) == 0 &&
            param("sb_hooks").find('+') == std::string::npos;
 }

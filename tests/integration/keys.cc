@@ -9,12 +9,15 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <iostream>
+#include <map>
 #include <sched.h>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 
 #include "keys_common.h"
 #include "wq_catch.hpp"
@@ -44,6 +47,17 @@ Queue key_queue() {
 bool hooks_complete(const HookState& s) {
     return !s.hooks.empty() &&
            std::ranges::none_of(s.hooks, [](const std::string& h) { return h.starts_with('!'); });
+}
+
+// How the exported @fn (key_update, key_unlink) is followed while armed:
+// redirected through ftrace where the kernel exports what that needs
+// (Debian's 6.1 and later), a return probe on 5.10.
+std::string exported_hook(const std::string& fn) {
+    utsname u{};
+    if (::uname(&u) != 0) {
+        throw std::runtime_error("uname failed");
+    }
+    return "+" + fn + (std::string(u.release).starts_with("5.") ? ":0" : "@ftrace");
 }
 
 // Missed return probes (name:N while armed), summed.
@@ -129,6 +143,8 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
     INFO("key_hooks: " << st.line);
     CHECK(st.armed);
     CHECK(hooks_complete(st));
+    CHECK(std::ranges::count(st.hooks, exported_hook("key_update")) == 1);
+    CHECK(std::ranges::count(st.hooks, exported_hook("key_unlink")) == 1);
 
     // Still armed while any watch remains.
     Queue q2 = key_queue();
@@ -155,6 +171,40 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
     st = wait_hooks(false);
     INFO("disarmed after closing the queue after " << st.waited.count() << " ms");
     CHECK_FALSE(st.armed);
+}
+
+// /sys/module/watch_queue/parameters/hooks: one line per hook set, "<set>:
+// <armed|disarmed>" then its targets; the per-source aliases are that line
+// without the name (usb_hooks: after the notifier's state).  Printed for the
+// suite's log, which thus records each kernel's hook targets.
+TEST_CASE("the hooks parameter shows every hook set in one format", "[keys]") {
+    const LingerGuard linger;
+    REQUIRE_FALSE(wait_hooks(false).armed);
+    std::ifstream in("/sys/module/watch_queue/parameters/hooks");
+    std::map<std::string, std::string> sets;
+    for (std::string line; std::getline(in, line);) {
+        std::cout << "hooks: " << line << "\n";
+        const auto colon = line.find(": ");
+        REQUIRE(colon != std::string::npos);
+        sets[line.substr(0, colon)] = line.substr(colon + 2);
+    }
+    for (const char* name : {"keys", "block", "disk", "usb", "sb"}) {
+        INFO("set " << name);
+        REQUIRE(sets.contains(name));
+        const std::string& line = sets[name];
+        CHECK((line.starts_with("armed ") || line.starts_with("disarmed ")));
+    }
+    CHECK(sets["keys"] == key_hooks().line);
+    CHECK(sets["keys"].starts_with("disarmed "));
+    for (const char* name : {"block", "disk", "sb"}) {
+        INFO("set " << name);
+        const std::string alias =
+            read_line(std::string("/sys/module/watch_queue/parameters/") + name + "_hooks");
+        // A device or filesystem watch of another suite may just be ending.
+        if (!alias.starts_with("armed ")) {
+            CHECK(sets[name] == alias);
+        }
+    }
 }
 
 // A watch refused after the hooks were armed for it (here by the per-user
