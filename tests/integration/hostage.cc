@@ -466,8 +466,7 @@ std::string param(const std::string& name) {
 // Every source's hooks are disarmed: no watch is left anywhere.
 bool all_disarmed() {
     const std::string block = param("block_hooks");
-    return param("key_hooks").rfind("disarmed", 0) == 0 &&
-           block.rfind("disarmed", 0) == 0 &&
+    return param("key_hooks").rfind("disarmed", 0) == 0 && block.rfind("disarmed", 0) == 0 &&
            param("usb_hooks").rfind("disarmed", 0) == 0 &&
            param("sb_hooks").find('+') == std::string::npos;
 }
