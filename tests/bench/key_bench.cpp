@@ -50,6 +50,7 @@
 #include <linux/wq_dev.h>
 
 #include "error.h"
+#include "key_ops.h"
 #include "queue.h"
 
 namespace {
@@ -123,41 +124,11 @@ Config parse_args(int argc, char** argv) {
     return cfg;
 }
 
-long keyctl(int op, unsigned long a2 = 0, unsigned long a3 = 0, unsigned long a4 = 0) {
-    return ::syscall(SYS_keyctl, op, a2, a3, a4, 0UL);
-}
-
-// A user key in the session keyring.
-std::int32_t make_key(const char* desc) {
-    const char payload[] = "payload0";
-    const long k = ::syscall(SYS_add_key, "user", desc, payload, sizeof(payload) - 1,
-                             KEY_SPEC_SESSION_KEYRING);
-    if (k < 0) {
-        wqt::throw_errno(std::string("add_key user ") + desc);
-    }
-    return static_cast<std::int32_t>(k);
-}
-
-std::uint64_t now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000U +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-// @n updates of @key, timed; the payload changes so each is a real update.
+// @n updates of @key, timed.
 std::uint64_t timed_updates(std::int32_t key, std::uint64_t n) {
-    char payload[8] = {'u', 'p', 'd', 'a', 't', 'e', '0', '0'};
-    const auto id = static_cast<unsigned long>(static_cast<long>(key));
-    const std::uint64_t t0 = now_ns();
-    for (std::uint64_t i = 0; i < n; ++i) {
-        payload[7] = static_cast<char>('0' + (i & 7));
-        if (keyctl(KEYCTL_UPDATE, id, reinterpret_cast<unsigned long>(payload), sizeof(payload)) <
-            0) {
-            wqt::throw_errno("KEYCTL_UPDATE");
-        }
-    }
-    return now_ns() - t0;
+    const std::uint64_t t0 = bench::now_ns();
+    bench::update_key(key, n);
+    return bench::now_ns() - t0;
 }
 
 // One watcher: a queue and the records it has received.
@@ -189,17 +160,9 @@ void drain(Watcher& w, std::int32_t key) {
 }
 
 int run(const Config& cfg) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cfg.cpu, &set);
-    if (::sched_setaffinity(0, sizeof(set), &set) < 0) {
-        wqt::throw_errno("sched_setaffinity to CPU " + std::to_string(cfg.cpu));
-    }
-    if (keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0) < 0) {
-        wqt::throw_errno("join a new session keyring");
-    }
-    const std::int32_t key = make_key("key_bench");
-    const std::int32_t watched = cfg.watch_other ? make_key("key_bench_other") : key;
+    bench::pin_to_cpu(cfg.cpu);
+    const std::int32_t key = bench::make_key("user", "key_bench");
+    const std::int32_t watched = cfg.watch_other ? bench::make_key("user", "key_bench_other") : key;
 
     // Each ring holds two batches of 16-byte records.
     const std::uint64_t ring_bytes = 2 * cfg.batch * sizeof(wq_key_notification);

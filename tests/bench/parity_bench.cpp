@@ -83,6 +83,7 @@
 
 #include "error.h"
 #include "fd.h"
+#include "key_ops.h"
 #include "queue.h"
 #include "ring.h"
 
@@ -200,39 +201,12 @@ Config parse_args(int argc, char** argv) {
     return cfg;
 }
 
-long keyctl(int op, unsigned long a2 = 0, unsigned long a3 = 0, unsigned long a4 = 0) {
-    return ::syscall(SYS_keyctl, op, a2, a3, a4, 0UL);
-}
-
-unsigned long arg(std::int32_t serial) {
-    return static_cast<unsigned long>(static_cast<long>(serial));
-}
-
-// A key of @type in the session keyring.
-std::int32_t make_key(const char* type, const std::string& desc) {
-    const char payload[] = "payload0";
-    const bool keyring = std::string_view(type) == "keyring";
-    const long k = ::syscall(SYS_add_key, type, desc.c_str(), keyring ? nullptr : payload,
-                             keyring ? 0 : sizeof(payload) - 1, KEY_SPEC_SESSION_KEYRING);
-    if (k < 0) {
-        wqt::throw_errno(std::string("add_key ") + type + " " + desc);
-    }
-    return static_cast<std::int32_t>(k);
-}
-
-std::uint64_t now_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000U +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 // The cost of one clock reading: the least of many back-to-back pairs.
 std::uint64_t clock_cost() {
     std::uint64_t best = UINT64_MAX;
     for (int i = 0; i < 256; ++i) {
-        const std::uint64_t t0 = now_ns();
-        const std::uint64_t t1 = now_ns();
+        const std::uint64_t t0 = bench::now_ns();
+        const std::uint64_t t1 = bench::now_ns();
         best = std::min(best, t1 - t0);
     }
     return best;
@@ -298,8 +272,9 @@ public:
 
     void watch(std::int32_t key, std::int32_t watch_id) {
         if (kind_ == Kind::pipe) {
-            if (keyctl(KEYCTL_WATCH_KEY, arg(key), static_cast<unsigned long>(fd()),
-                       static_cast<unsigned long>(watch_id)) < 0) {
+            if (bench::keyctl(KEYCTL_WATCH_KEY, bench::key_arg(key),
+                              static_cast<unsigned long>(fd()),
+                              static_cast<unsigned long>(watch_id)) < 0) {
                 wqt::throw_errno("KEYCTL_WATCH_KEY");
             }
             return;
@@ -353,40 +328,16 @@ private:
     std::optional<wqt::Queue> queue_;
 };
 
-void pin(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (::sched_setaffinity(0, sizeof(set), &set) < 0) {
-        wqt::throw_errno("sched_setaffinity to CPU " + std::to_string(cpu));
-    }
-    if (keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0) < 0) {
-        wqt::throw_errno("join a new session keyring");
-    }
-}
-
-// @n updates of @key, the payload changing so that each is a real update.
-void updates(std::int32_t key, std::uint64_t n) {
-    char payload[8] = {'u', 'p', 'd', 'a', 't', 'e', '0', '0'};
-    for (std::uint64_t i = 0; i < n; ++i) {
-        payload[7] = static_cast<char>('0' + (i & 7));
-        if (keyctl(KEYCTL_UPDATE, arg(key), reinterpret_cast<unsigned long>(payload),
-                   sizeof(payload)) < 0) {
-            wqt::throw_errno("KEYCTL_UPDATE");
-        }
-    }
-}
-
 const char* const op_names[] = {"update", "link", "unlink"};
 
 int run_ops(const Config& cfg) {
-    pin(cfg.cpu);
-    const std::int32_t key = make_key("user", "parity_bench");
-    const std::int32_t keyring = make_key("keyring", "parity_bench_ring");
-    const std::int32_t other = make_key("user", "parity_bench_other");
+    bench::pin_to_cpu(cfg.cpu);
+    const std::int32_t key = bench::make_key("user", "parity_bench");
+    const std::int32_t keyring = bench::make_key("keyring", "parity_bench_ring");
+    const std::int32_t other = bench::make_key("user", "parity_bench_other");
     std::vector<std::int32_t> links;
     for (std::uint64_t i = 0; i < cfg.batch; ++i) {
-        links.push_back(make_key("user", "parity_bench_link" + std::to_string(i)));
+        links.push_back(bench::make_key("user", "parity_bench_link" + std::to_string(i)));
     }
 
     std::vector<Watcher> watchers;
@@ -417,7 +368,7 @@ int run_ops(const Config& cfg) {
     };
     const auto link_all = [&](int op, std::uint64_t n) {
         for (std::uint64_t i = 0; i < n; ++i) {
-            if (keyctl(op, arg(links[i]), arg(keyring)) < 0) {
+            if (bench::keyctl(op, bench::key_arg(links[i]), bench::key_arg(keyring)) < 0) {
                 wqt::throw_errno(op == KEYCTL_LINK ? "KEYCTL_LINK" : "KEYCTL_UNLINK");
             }
         }
@@ -428,17 +379,17 @@ int run_ops(const Config& cfg) {
         const bool timed = done >= cfg.warmup;
         const std::uint64_t n = std::min(cfg.batch, (timed ? total : cfg.warmup) - done);
         std::array<std::uint64_t, 6> t{};
-        t[0] = now_ns();
-        updates(key, n);
-        t[1] = now_ns();
+        t[0] = bench::now_ns();
+        bench::update_key(key, n);
+        t[1] = bench::now_ns();
         drain_all({WQ_KEY_UPDATED, key}, n);
-        t[2] = now_ns();
+        t[2] = bench::now_ns();
         link_all(KEYCTL_LINK, n);
-        t[3] = now_ns();
+        t[3] = bench::now_ns();
         drain_all({WQ_KEY_LINKED, keyring}, n);
-        t[4] = now_ns();
+        t[4] = bench::now_ns();
         link_all(KEYCTL_UNLINK, n);
-        t[5] = now_ns();
+        t[5] = bench::now_ns();
         drain_all({WQ_KEY_UNLINKED, keyring}, n);
         if (timed) {
             for (std::size_t op = 0; op < figures.size(); ++op) {
@@ -575,8 +526,8 @@ struct Consumer {
 };
 
 int run_consume(const Config& cfg) {
-    pin(cfg.cpu);
-    const std::int32_t key = make_key("user", "parity_bench");
+    bench::pin_to_cpu(cfg.cpu);
+    const std::int32_t key = bench::make_key("user", "parity_bench");
     std::vector<Consumer> consumers;
     consumers.reserve(all_methods.size());
     for (const Method m : all_methods) {
@@ -588,13 +539,13 @@ int run_consume(const Config& cfg) {
     // One untimed fill first: page faults, first use of the buffers.
     const std::uint64_t rounds = cfg.fills + 1;
     for (std::uint64_t r = 0; r < rounds; ++r) {
-        updates(key, cfg.fill);
+        bench::update_key(key, cfg.fill);
         for (std::size_t i = 0; i < consumers.size(); ++i) {
             Consumer& c = consumers[(i + r) % consumers.size()];
             const std::uint64_t before = c.tally.records;
-            const std::uint64_t t0 = now_ns();
+            const std::uint64_t t0 = bench::now_ns();
             c.drain(ukey);
-            const std::uint64_t t1 = now_ns();
+            const std::uint64_t t1 = bench::now_ns();
             if (c.tally.records - before != cfg.fill || c.tally.other != 0) {
                 throw std::runtime_error(std::string(to_string(c.method)) + " consumed " +
                                          std::to_string(c.tally.records - before) +
