@@ -346,7 +346,10 @@ static void wq_hooks_remove(struct wq_hook_set *set, unsigned long mask)
 			continue;
 		h = &set->hooks[i];
 		if (h->wrapped) {
-			/* Rare (none or one a set): each waits on its own */
+			/*
+			 * Each waits on its own (ftrace has no batch): two
+			 * in the key set, where arming saves far more.
+			 */
 			wq_hook_wrap_unregister(h);
 			continue;
 		}

@@ -362,23 +362,20 @@ found:
 static void wq_mount_payer_leave(struct wq_mount_ns *ns,
 				 struct wq_mount_obj *obj)
 {
-	struct wq_mount_payer *p = obj->payer, *next;
+	struct wq_mount_payer *p = obj->payer;
 
 	if (!p)
 		return;
 	obj->payer = NULL;
 	if (--p->objs)
 		return;
-	if (p == ns->payer) {
-		next = list_first_entry(&ns->payers, struct wq_mount_payer,
-					node);
-		if (next == p)
-			next = list_next_entry(p, node);
-		if (list_entry_is_head(next, &ns->payers, node))
-			return;
-		wq_mount_ns_pay(ns, next);
-	}
+	if (p == ns->payer && list_is_singular(&ns->payers))
+		return;
 	list_del(&p->node);
+	if (p == ns->payer)
+		wq_mount_ns_pay(ns, list_first_entry(&ns->payers,
+						     struct wq_mount_payer,
+						     node));
 	wq_mount_payer_free(p);
 }
 
