@@ -33,10 +33,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <exception>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -44,9 +42,7 @@
 #include <vector>
 
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 
-#include <linux/keyctl.h>
 #include <linux/wq_dev.h>
 
 #include "error.h"

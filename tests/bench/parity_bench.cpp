@@ -63,11 +63,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <exception>
 #include <fcntl.h>
 #include <optional>
-#include <sched.h>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -76,7 +74,6 @@
 #include <vector>
 
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 
 #include <linux/keyctl.h>
 #include <linux/wq_dev.h>
