@@ -57,7 +57,7 @@ int run(int argc, char** argv) {
         wqt::throw_errno("WQ_IOC_WATCH_DEVICES");
     }
     std::printf("ready\n");
-    std::fflush(stdout);
+    (void)std::fflush(stdout); // if it fails, the caller sees no "ready"
 
     unsigned long long records = 0;
     std::vector<char> buf(65536);
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "wq_devwatch: %s\n", e.what());
+        (void)std::fprintf(stderr, "wq_devwatch: %s\n", e.what());
         return 1;
     }
 }

@@ -23,6 +23,7 @@
 // Runs as root (mounts); exits with 1 on an error or a wrong record.
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -105,9 +106,14 @@ std::uint64_t all_cpu_ns() {
             if (f == nullptr) {
                 continue;
             }
-            unsigned long long run = 0;
-            if (std::fscanf(f, "%llu", &run) == 1) {
-                sum += run;
+            // "<ns on the CPU> <ns waiting> <timeslices>"
+            std::array<char, 128> line{};
+            if (std::fgets(line.data(), static_cast<int>(line.size()), f) != nullptr) {
+                const char* end = line.data() + std::strlen(line.data());
+                unsigned long long run = 0;
+                if (std::from_chars(line.data(), end, run).ec == std::errc{}) {
+                    sum += run;
+                }
             }
             (void)std::fclose(f);
         }
@@ -120,7 +126,7 @@ std::uint64_t all_cpu_ns() {
 int open_queue() {
     const int fd = ::open(WQ_DEV_PATH, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     check(fd >= 0, "open " WQ_DEV_PATH);
-    std::uint64_t bytes = 64 * 1024;
+    std::uint64_t bytes = std::uint64_t{64} * 1024;
     check(::ioctl(fd, WQ_IOC_SET_RING_BYTES, &bytes) == 0, "WQ_IOC_SET_RING_BYTES");
     return fd;
 }

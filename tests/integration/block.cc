@@ -108,7 +108,7 @@ std::vector<BlockRecord> records_of(Queue& q, std::uint64_t dev, std::size_t n,
 
 // A watching queue: 256 KiB ring, non-blocking.
 Queue device_queue() {
-    return sized_queue(256 * 1024);
+    return sized_queue(std::uint64_t{256} * 1024);
 }
 
 // scsi_debug disks with medium errors at [medium_start, +medium_count).
@@ -143,6 +143,7 @@ public:
     ScsiDebug& operator=(ScsiDebug&&) = delete;
     ~ScsiDebug() {
         // Busy for a moment after the last close (partition rescans).
+        // NOLINTNEXTLINE(cert-env33-c): modprobe(8) on purpose, retried while the module is busy
         wait_for([] { return std::system("modprobe -r scsi_debug 2>/dev/null") == 0; }, 10s);
     }
 
@@ -476,11 +477,11 @@ TEST_CASE("the global watch needs CAP_SYS_ADMIN; a disk watch needs the disk", "
         const long io = read_at(nb.node(), 30);
         const auto recs = block_records(q);
         const long n = static_cast<long>(recs.size());
-        const long ok = n == 1 && recs[0].dev == dev && recs[0].sector == 30 &&
+        const bool ok = n == 1 && recs[0].dev == dev && recs[0].sector == 30 &&
                         recs[0].h.subtype == WQ_BLOCK_ERROR_IO;
         // Removal of a global watch it does not have: nothing to remove.
         const long remove = watch_devices(q.fd(), -1);
-        return std::vector<long>{global, local, io, n, ok, remove};
+        return std::vector<long>{global, local, io, n, ok ? 1 : 0, remove};
     });
     REQUIRE(got.size() == 6);
     CHECK(got[0] == EPERM);
@@ -516,7 +517,7 @@ TEST_CASE("subtype filters apply to block records", "[block]") {
 
 TEST_CASE("dm-linear over a failing disk: the disk's error, nothing from dm", "[block]") {
     ScsiDebug sd;
-    const std::uint64_t sectors = 16 * 1024 * 1024 / sector_size;
+    const std::uint64_t sectors = std::uint64_t{16} * 1024 * 1024 / sector_size;
     run("dmsetup --noudevsync --noudevrules create wq_linear --table '0 " +
         std::to_string(sectors) + " linear " + sd.node() + " 0' >/dev/null");
     struct Remove {
@@ -525,6 +526,7 @@ TEST_CASE("dm-linear over a failing disk: the disk's error, nothing from dm", "[
         Remove& operator=(const Remove&) = delete;
         Remove(Remove&&) = delete;
         Remove& operator=(Remove&&) = delete;
+        // NOLINTNEXTLINE(cert-env33-c): dmsetup(8) on purpose; best effort in a destructor
         ~Remove() { (void)std::system("dmsetup --noudevsync remove wq_linear"); }
     } remove;
     std::string dm;

@@ -257,7 +257,7 @@ TEST_CASE("a run of losses gives one loss record, whatever polls come in between
     for (unsigned i = 0; i < 10; ++i) {
         tm.post({.object = 4, .count = 1, .first_seq = 32 + i});
         CHECK((poll_events(q.fd(), POLLIN, 0) & POLLIN) != 0);
-        CHECK(q.fionread() == 32U * 16U); // as upstream: the queued records' bytes
+        CHECK(q.fionread() == std::size_t{32} * 16); // as upstream: the queued records' bytes
     }
     CHECK(q.info().lost == 10);
     SECTION("read()") {

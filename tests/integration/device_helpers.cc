@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "device_helpers.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <unistd.h>
 
@@ -117,14 +120,16 @@ void NullBlk::find_node() {
     // Newer kernels (6.1) name the disk after the configfs item; 5.10
     // names it nullb<index>.
     const std::string indexed = "/dev/nullb" + read_line(dir_ + "/index");
-    if (!wait_for([&] {
-            for (const std::string& n : {"/dev/" + name_, indexed}) {
-                if (std::filesystem::exists(n)) {
-                    node_ = n;
-                    return true;
-                }
-            }
+    // Takes the first name that exists.
+    const auto take = [&](const std::string& n) {
+        if (!std::filesystem::exists(n)) {
             return false;
+        }
+        node_ = n;
+        return true;
+    };
+    if (!wait_for([&] {
+            return std::ranges::any_of(std::array{"/dev/" + name_, indexed}, take);
         })) {
         throw std::runtime_error("/dev/" + name_ + " (or " + indexed + ") did not appear");
     }

@@ -767,7 +767,7 @@ long watch_many(std::vector<Queue>& queues, const std::vector<std::string>& dirs
     long added = 0;
     for (Queue& q : queues) {
         for (std::size_t i = 0; i < dirs.size(); ++i) {
-            added += watch_mount(q.fd(), open_dir(dirs[i]).get(), static_cast<int>(i)) == 0;
+            added += watch_mount(q.fd(), open_dir(dirs[i]).get(), static_cast<int>(i)) == 0 ? 1 : 0;
         }
     }
     return added;
@@ -795,6 +795,7 @@ TEST_CASE("2000 watches in one namespace share one table, charged to the user on
     limit.set(3 * one);
     const auto got = run_unprivileged([&] {
         std::vector<Queue> queues;
+        queues.reserve(many_queues);
         for (int i = 0; i < many_queues; ++i) {
             queues.push_back(mount_queue());
         }
@@ -802,7 +803,7 @@ TEST_CASE("2000 watches in one namespace share one table, charged to the user on
         return std::vector<long>{added, static_cast<long>(mount_tables())};
     });
     INFO("one table: " << one << " bytes");
-    CHECK(got == std::vector<long>{many_queues * many_dirs, static_cast<long>(before + 1)});
+    CHECK(got == std::vector<long>{long{many_queues} * many_dirs, static_cast<long>(before + 1)});
     CHECK(tables_become(before));
 }
 
@@ -836,10 +837,11 @@ TEST_CASE("a burst of changes reaches every one of 2000 watches sharing a table"
     const std::vector<std::string> dirs = make_many_dirs(arena.at("many"));
     const std::uint64_t before = mount_tables();
     std::vector<Queue> queues;
+    queues.reserve(many_queues);
     for (int i = 0; i < many_queues; ++i) {
         queues.push_back(mount_queue());
     }
-    REQUIRE(watch_many(queues, dirs) == many_queues * many_dirs);
+    REQUIRE(watch_many(queues, dirs) == long{many_queues} * many_dirs);
     CHECK(mount_tables() == before + 1);
     const std::uint64_t base = arena.base_id();
 
@@ -957,7 +959,7 @@ TEST_CASE("a table that fits the per-user limit once is re-read within it", "[mo
             q, [](const std::vector<Bytes>& r) { return r.size() >= 3; }, 20s));
         long news = 0;
         for (const Rec& r : recs) {
-            news += r.subtype == WQ_MOUNT_NEW;
+            news += r.subtype == WQ_MOUNT_NEW ? 1 : 0;
         }
         return std::vector<long>{watched, static_cast<long>(recs.size()), news};
     });

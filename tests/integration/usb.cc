@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include <utility>
 
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -133,7 +134,7 @@ std::string usb_hooks() {
 }
 
 Queue device_queue() {
-    return sized_queue(256 * 1024);
+    return sized_queue(std::uint64_t{256} * 1024);
 }
 
 bool module_loaded(const std::string& name) {
@@ -143,7 +144,7 @@ bool module_loaded(const std::string& name) {
 // The bus of dummy_hcd's (high-speed) root hub: "usbN".
 std::string dummy_bus() {
     for (const auto& e : fs::directory_iterator("/sys/bus/platform/devices/dummy_hcd.0")) {
-        const std::string name = e.path().filename();
+        std::string name = e.path().filename();
         if (name.rfind("usb", 0) == 0) {
             return name;
         }
@@ -164,6 +165,7 @@ void load_dummy_hcd() {
 }
 
 void unload_dummy_hcd() {
+    // NOLINTNEXTLINE(cert-env33-c): modprobe(8) on purpose, retried while the module is busy
     wait_for([] { return std::system("modprobe -r dummy_hcd 2>/dev/null") == 0; }, 10s);
 }
 
@@ -172,7 +174,7 @@ void unload_dummy_hcd() {
 // enumerates it fully; no host driver binds to it.
 class Gadget {
 public:
-    explicit Gadget(const std::string& function = "Loopback.0") : function_(function) {
+    explicit Gadget(std::string function = "Loopback.0") : function_(std::move(function)) {
         run("modprobe libcomposite");
         fs::create_directory(dir_);
         write_text(dir_ + "/idVendor", "0x1d6b");
@@ -366,7 +368,8 @@ TEST_CASE("USBDEVFS_RESET gives DEVICE_RESET", "[usb]") {
         const int busnum = std::stoi(read_line(usb_devices + "/" + name + "/busnum"));
         const int devnum = std::stoi(read_line(usb_devices + "/" + name + "/devnum"));
         char node[64];
-        std::snprintf(node, sizeof(node), "/dev/bus/usb/%03d/%03d", busnum, devnum);
+        // Large enough for any two ints.
+        (void)std::snprintf(node, sizeof(node), "/dev/bus/usb/%03d/%03d", busnum, devnum);
         if (!fs::exists(node)) {
             // devtmpfs normally has it; usbfs's char major is 189.
             fs::create_directories(fs::path(node).parent_path());
@@ -387,7 +390,7 @@ TEST_CASE("USBDEVFS_RESET gives DEVICE_RESET", "[usb]") {
         CHECK(recs.size() == 1);
         // A root hub cannot be reset that way: no record.
         const int root = std::stoi(dummy_bus().substr(3));
-        std::snprintf(node, sizeof(node), "/dev/bus/usb/%03d/001", root);
+        (void)std::snprintf(node, sizeof(node), "/dev/bus/usb/%03d/001", root);
         {
             const Fd hub = open_fd(node, O_RDWR | O_CLOEXEC);
             CHECK(errno_of(::ioctl(hub.get(), USBDEVFS_RESET, 0)) != 0);

@@ -16,13 +16,16 @@
 // Output: "PASS ..."/"FAIL ..." lines; exit 0 iff no FAIL.
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -44,9 +47,10 @@ using Clock = std::chrono::steady_clock;
 
 int nr_failed = 0;
 
+// Nothing to do if stdout fails: the harness sees the missing lines.
 void say(const std::string& s) {
-    std::fputs((s + '\n').c_str(), stdout);
-    std::fflush(stdout);
+    (void)std::fputs((s + '\n').c_str(), stdout);
+    (void)std::fflush(stdout);
 }
 
 void check(bool ok, const std::string& what) {
@@ -58,6 +62,16 @@ void check(bool ok, const std::string& what) {
 struct CycleError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// A whole decimal int, or nullopt.
+std::optional<int> parse_int(std::string_view s) {
+    int v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
 
 std::string err_str(int err) {
     return std::string(std::strerror(err)) + " (" + std::to_string(err) + ")";
@@ -142,6 +156,7 @@ void post(int testfd, std::uint32_t object, wqt_context ctx, std::uint64_t count
 // rmmod(8) must refuse with "in use" (kmod checks the reference count).
 bool rmmod_says_in_use(const char* name, std::string* out) {
     const std::string cmd = std::string("rmmod ") + name + " 2>&1";
+    // NOLINTNEXTLINE(cert-env33-c): the test runs rmmod(8) on purpose
     FILE* p = ::popen(cmd.c_str(), "r");
     if (p == nullptr) {
         *out = "popen failed";
@@ -187,6 +202,7 @@ void cycle(int n, const std::string& wq_ko, const std::string& test_ko, long key
     st.load_s += since(t);
     const int testfd = must_open(WQT_DEV_PATH);
     std::vector<int> queues;
+    queues.reserve(3);
     for (int i = 0; i < 3; ++i) {
         queues.push_back(must_open(WQ_DEV_PATH));
     }
@@ -218,7 +234,7 @@ void cycle(int n, const std::string& wq_ko, const std::string& test_ko, long key
         must(::syscall(SYS_keyctl, KEYCTL_UPDATE, key, "y", 1) == 0, "keyctl update");
     }
     post(testfd, 0, WQT_CTX_PROCESS, 50);
-    post(testfd, 1, n % 2 ? WQT_CTX_SOFTIRQ : WQT_CTX_HARDIRQ, 50);
+    post(testfd, 1, n % 2 != 0 ? WQT_CTX_SOFTIRQ : WQT_CTX_HARDIRQ, 50);
     std::vector<char> buf(65536);
     must(::read(queues[1], buf.data(), buf.size()) > 0, "read");
 
@@ -243,7 +259,7 @@ void cycle(int n, const std::string& wq_ko, const std::string& test_ko, long key
     const int err = try_unload("watch_queue");
     if (err != EWOULDBLOCK && err != EBUSY) {
         throw CycleError("unloading watch_queue with queues open: " +
-                         (err ? err_str(err) : std::string("it was unloaded")));
+                         (err != 0 ? err_str(err) : std::string("it was unloaded")));
     }
     ++st.refused_open;
     if (n % 10 == 0) {
@@ -262,7 +278,7 @@ void cycle(int n, const std::string& wq_ko, const std::string& test_ko, long key
     const int err2 = try_unload("watch_queue");
     if (err2 != EWOULDBLOCK && err2 != EBUSY) {
         throw CycleError("unloading watch_queue with a ring mapped: " +
-                         (err2 ? err_str(err2) : std::string("it was unloaded")));
+                         (err2 != 0 ? err_str(err2) : std::string("it was unloaded")));
     }
     ++st.refused_mapped;
     ::munmap(ring, info.producer_len);
@@ -289,8 +305,15 @@ int run(int cycles) {
         say("# add_key failed (" + err_str(errno) + "): no key watches");
     }
     Stats st;
-    if (const char* v = std::getenv("WQ_RELOAD_KEY_EVERY"); v != nullptr && std::atoi(v) > 0) {
-        st.key_every = std::atoi(v);
+    if (const char* v = std::getenv("WQ_RELOAD_KEY_EVERY"); v != nullptr && *v != '\0') {
+        const auto every = parse_int(v);
+        if (!every) {
+            say(std::string("FAIL WQ_RELOAD_KEY_EVERY is not a number: '") + v + "'");
+            return 1;
+        }
+        if (*every > 0) {
+            st.key_every = *every;
+        }
     }
     const auto start = Clock::now();
     std::string error;
@@ -301,21 +324,22 @@ int run(int cycles) {
             error = "cycle " + std::to_string(n) + ": " + e.what();
         }
     }
-    const auto secs =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count() /
-        1000.0;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    const double secs = static_cast<double>(ms.count()) / 1000.0;
     // Whatever state a failure left: try to end with both unloaded.
     for (int i = 0; i < 50 && (loaded("wq_test") || loaded("watch_queue")); ++i) {
         (void)try_unload("wq_test");
         (void)try_unload("watch_queue");
         std::this_thread::sleep_for(100ms);
     }
+    // Both buffers are large enough for what is printed into them.
     char elapsed[64];
-    std::snprintf(elapsed, sizeof(elapsed), "%.1f s", secs);
+    (void)std::snprintf(elapsed, sizeof(elapsed), "%.1f s", secs);
     char split[160];
-    std::snprintf(split, sizeof(split),
-                  "# time: loading %.1f s, using %.1f s, unloading %.1f s (key watch every %d)",
-                  st.load_s, st.use_s, st.unload_s, st.key_every);
+    (void)std::snprintf(
+        split, sizeof(split),
+        "# time: loading %.1f s, using %.1f s, unloading %.1f s (key watch every %d)", st.load_s,
+        st.use_s, st.unload_s, st.key_every);
     say(split);
     check(error.empty() && st.cycles == cycles,
           std::to_string(st.cycles) + "/" + std::to_string(cycles) + " load/use/unload cycles in " +
@@ -340,10 +364,20 @@ int run(int cycles) {
 int main(int argc, char** argv) {
     int cycles = 100;
     if (const char* v = std::getenv("WQ_RELOAD_CYCLES"); v != nullptr && *v != '\0') {
-        cycles = std::atoi(v);
+        const auto n = parse_int(v);
+        if (!n) {
+            say(std::string("FAIL WQ_RELOAD_CYCLES is not a number: '") + v + "'");
+            return 1;
+        }
+        cycles = *n;
     }
     if (argc > 1) {
-        cycles = std::atoi(argv[1]);
+        const auto n = parse_int(argv[1]);
+        if (!n) {
+            say(std::string("FAIL the cycle count is not a number: '") + argv[1] + "'");
+            return 1;
+        }
+        cycles = *n;
     }
     try {
         return run(cycles);

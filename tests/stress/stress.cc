@@ -26,6 +26,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +42,7 @@
 #include <random>
 #include <sched.h>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -73,9 +75,21 @@ struct Options {
     unsigned seed = 0;
 };
 
-int env_int(const char* name, int fallback) {
+// The whole of @s as a decimal number, which @what names in the error.
+template <class T>
+T parse_number(std::string_view s, std::string_view what) {
+    T v{};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+        throw std::runtime_error(std::string(what) + " is not a number: '" + std::string(s) + "'");
+    }
+    return v;
+}
+
+template <class T>
+T env_number(const char* name, T fallback) {
     const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+    return v != nullptr && *v != '\0' ? parse_number<T>(v, name) : fallback;
 }
 
 // ------------------------------------------------------------------ output
@@ -85,8 +99,9 @@ std::atomic<int> nr_failed{0};
 
 void say(const std::string& line) {
     const std::lock_guard lock(out_mutex);
-    std::fputs((line + '\n').c_str(), stdout);
-    std::fflush(stdout);
+    // Nothing to do if stdout fails: the harness sees the missing lines.
+    (void)std::fputs((line + '\n').c_str(), stdout);
+    (void)std::fflush(stdout);
 }
 
 void pass(const std::string& what) {
@@ -124,7 +139,7 @@ void print_file(const std::string& title, const std::string& path) {
         }
         say("#   " + l);
     }
-    std::fclose(f);
+    (void)std::fclose(f); // read only: nothing is lost
 }
 
 // Where a stalled worker is: its kernel stack and system call, and the
@@ -193,7 +208,7 @@ private:
                          std::to_string(stall_seconds) + " s (hung in the kernel?)");
                     describe_stall(w.tid.load());
                     // Threads stuck in a system call cannot be joined.
-                    std::fflush(stdout);
+                    (void)std::fflush(stdout); // the last lines out, if it can
                     ::_exit(2);
                 }
             }
@@ -617,17 +632,18 @@ void run_watch_churn(Shared& sh, const std::vector<Producer>& producers, Watchdo
 
 Options parse(int argc, char** argv) {
     Options o;
-    o.seconds = env_int("WQ_STRESS_SECONDS", 60);
-    o.stall = env_int("WQ_STRESS_STALL", 60);
-    o.seed = static_cast<unsigned>(env_int("WQ_STRESS_SEED", static_cast<int>(::time(nullptr))));
+    o.seconds = env_number("WQ_STRESS_SECONDS", 60);
+    o.stall = env_number("WQ_STRESS_STALL", 60);
+    // Unsigned, as the run prints it.
+    o.seed = env_number("WQ_STRESS_SEED", static_cast<unsigned>(::time(nullptr)));
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 < argc && a == "--seconds") {
-            o.seconds = std::atoi(argv[++i]);
+            o.seconds = parse_number<int>(argv[++i], a);
         } else if (i + 1 < argc && a == "--stall") {
-            o.stall = std::atoi(argv[++i]);
+            o.stall = parse_number<int>(argv[++i], a);
         } else if (i + 1 < argc && a == "--seed") {
-            o.seed = static_cast<unsigned>(std::atoi(argv[++i]));
+            o.seed = parse_number<unsigned>(argv[++i], a);
         } else {
             throw std::runtime_error("usage: wq-stress [--seconds N] [--stall N] [--seed N]");
         }

@@ -373,6 +373,7 @@ TEST_CASE("the module hint: one line, printed once", "[compat]") {
     wqc::Once raced;
     std::atomic<int> winners{0};
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int i = 0; i < 8; ++i) {
         threads.emplace_back([&] {
             for (int j = 0; j < 100; ++j) {

@@ -104,7 +104,7 @@ public:
     StderrCapture& operator=(StderrCapture&&) = delete;
     ~StderrCapture() {
         restore();
-        std::fclose(file_);
+        (void)std::fclose(file_); // a temporary file, already read
     }
 
     // Restores stderr and returns what was written to it.

@@ -67,7 +67,7 @@ std::string_view id_of(std::string_view name) {
 
 class Fields {
 public:
-    Fields(std::string_view kind, int priority, std::string message) {
+    Fields(std::string_view kind, int priority, const std::string& message) {
         add("MESSAGE", message);
         add("PRIORITY", priority);
         add("MESSAGE_ID", id_of(kind));

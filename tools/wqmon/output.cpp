@@ -309,9 +309,9 @@ Formatter::Parts Formatter::parts(const wq::Record& rec) const {
         rec);
 }
 
-std::string Formatter::human(const wq::Record& rec, Timestamp time) const {
+std::string Formatter::human(const wq::Record& rec, Timestamp ts) const {
     const Parts p = parts(rec);
-    return line(p.source, when(time, time_style), p.action, p.details);
+    return line(p.source, when(ts, time_style), p.action, p.details);
 }
 
 std::string Formatter::human(const Gap& gap) const {

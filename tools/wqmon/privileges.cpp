@@ -59,11 +59,10 @@ void drop_capabilities(const Options& o) {
         }
     }
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    CapData data{};
-    for (unsigned i = 0; i < data.size(); ++i) {
-        const auto word = static_cast<std::uint32_t>(keep >> (32U * i));
-        data.at(i) = {word, word, 0};
-    }
+    static_assert(std::tuple_size_v<CapData> == 2, "two 32-bit words");
+    const auto low = static_cast<std::uint32_t>(keep);
+    const auto high = static_cast<std::uint32_t>(keep >> 32U);
+    const CapData data{{{low, low, 0}, {high, high, 0}}};
     if (::syscall(SYS_capset, &header, data.data()) < 0) {
         throw Fatal{fmt::format("capset: {}", std::strerror(errno))};
     }
