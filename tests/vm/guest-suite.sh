@@ -15,7 +15,7 @@
 #   WQ_SUITE_TIMEOUT   optional: seconds per suite (default 900)
 #
 # Output in $WQ_OUT: results.txt with one line "<suite> <passed> <failed>"
-# per suite (test cases, from Catch2's summary), plus the pseudo-suites
+# per suite (test cases, from their TAP), plus the pseudo-suites
 # "modules" (load, device node, unload) and "kernel-log" (none of the
 # reports of tests/vm/splat-patterns: BUG, WARNING, Oops, lockdep, KASAN,
 # ...); <suite>.log with each suite's output; dmesg.txt.  Exits non-zero
@@ -38,20 +38,19 @@ result() { # suite passed failed
     [ "$3" -eq 0 ] || status=1
 }
 
-# Test cases passed and failed from Catch2 v2's console summary in $1,
-# given the exit status $2: prints "passed failed".
-catch_counts() {
-    local file=$1 rc=$2 line passed=0 failed=0
-    line=$(grep -E '^(All tests passed|test cases:)' "$file" | tail -n 1)
-    case "$line" in
-    "All tests passed"*)
-        passed=$(sed -E 's/.* in ([0-9]+) test cases?\).*/\1/' <<<"$line") ;;
-    "test cases:"*)
-        passed=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
-        failed=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0) ;;
-    esac
-    # A crash, a timeout or an error outside test cases still fails the suite.
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+# Test cases passed and failed from the TAP of Catch2's "tap-cases"
+# reporter (a line per test case) in $1, given the exit status $2: prints
+# "passed failed". A run that ended without its plan (it crashed or timed
+# out) or whose plan does not match its lines, or a non-zero exit with no
+# failed case, fails once more.
+tap_counts() {
+    local file=$1 rc=$2 passed failed plan
+    passed=$(grep -cE '^ok [0-9]+ - ' "$file")
+    failed=$(grep -cE '^not ok [0-9]+ - ' "$file")
+    plan=$(grep -E '^1\.\.[0-9]+$' "$file" | tail -n 1)
+    if [ -z "$plan" ] || [ "${plan#1..}" -ne $((passed + failed)) ]; then
+        failed=$((failed + 1))
+    elif [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
         failed=1
     fi
     echo "$passed $failed"
@@ -130,11 +129,11 @@ if [ "$mod_failed" -eq 0 ]; then
         fi
         log "suite $suite"
         out=$WQ_OUT/$suite.log
-        timeout --kill-after=10 "$suite_timeout" "$bin" --durations yes >"$out" 2>&1
+        timeout --kill-after=10 "$suite_timeout" "$bin" --reporter tap-cases >"$out" 2>&1
         rc=$?
         [ "$rc" -eq 124 ] && echo "guest-suite: timed out after ${suite_timeout}s" >>"$out"
         # No process substitution: the guest has no /dev/fd.
-        counts=$(catch_counts "$out" "$rc")
+        counts=$(tap_counts "$out" "$rc")
         passed=${counts% *}
         failed=${counts#* }
         log "suite $suite: $passed passed, $failed failed (exit $rc)"
