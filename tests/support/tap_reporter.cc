@@ -3,9 +3,11 @@
 // per test case, "ok N - name" or "not ok N - name", and the plan "1..N"
 // when the run ends, so that a run that dies early has no plan. Failed
 // assertions and warnings (WARN, such as "SKIPPED: ...") are TAP
-// diagnostics ("# ..."), with the file and line. Catch2's own TAP reporter
+// diagnostics ("# ..."), with the file and line, and so is each test
+// case's time (as --durations gave). Catch2's own TAP reporter
 // prints a line per assertion, which counts assertions, not test cases.
 #include <cstddef>
+#include <iomanip>
 #include <sstream>
 #include <string>
 
@@ -98,10 +100,25 @@ struct TapCasesReporter final : Base {
 #endif
     }
 
+    // A test case's time: its outermost section's, summed over the runs
+    // that its nested sections make.
+    void sectionStarting(const Catch::SectionInfo& info) override {
+        ++depth_;
+        Base::sectionStarting(info);
+    }
+    void sectionEnded(const Catch::SectionStats& stats) override {
+        if (--depth_ == 0) {
+            seconds_ += stats.durationInSeconds;
+        }
+        Base::sectionEnded(stats);
+    }
+
     void testCaseEnded(const Catch::TestCaseStats& stats) override {
         ++cases_;
         const bool ok = stats.totals.assertions.failed == 0 && stats.totals.testCases.failed == 0;
         out() << (ok ? "ok " : "not ok ") << cases_ << " - " << one_line(name_of(stats)) << '\n';
+        out() << "# " << std::fixed << std::setprecision(3) << seconds_ << " s\n";
+        seconds_ = 0;
         if (!stats.stdOut.empty()) {
             diagnose(out(), stats.stdOut);
         }
@@ -120,6 +137,8 @@ struct TapCasesReporter final : Base {
 
 private:
     std::size_t cases_ = 0;
+    int depth_ = 0;
+    double seconds_ = 0;
 };
 
 } // namespace
