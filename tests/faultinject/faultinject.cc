@@ -38,7 +38,8 @@
 // 16 MiB rings as well: several failures in one call reach vmalloc's
 // allocation-failure report).
 //
-// Output: "PASS ..."/"FAIL ..." lines and "# ..." notes; exit 0 iff no FAIL.
+// Output: TAP (tests/support/tap.h): a line per check, the child's
+// included, "# ..." notes and the plan at the end; exit 0 iff none failed.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -73,6 +74,8 @@
 #include <linux/keyctl.h>
 #include <linux/wq_dev.h>
 
+#include "tap.h"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -85,19 +88,9 @@ constexpr const char* params = "/sys/module/watch_queue/parameters/";
 constexpr std::uint64_t big_ring = 16 * mib;
 constexpr const char* debugfs = "/sys/kernel/debug";
 
-int nr_failed = 0;
-int nr_passed = 0;
-
-// Nothing to do if stdout fails: the harness sees the missing lines.
-void say(const std::string& s) {
-    (void)std::fputs((s + '\n').c_str(), stdout);
-    (void)std::fflush(stdout);
-}
-
-void check(bool ok, const std::string& what) {
-    say((ok ? "PASS " : "FAIL ") + what);
-    ++(ok ? nr_passed : nr_failed);
-}
+using wqt::tap::check;
+using wqt::tap::fail;
+using wqt::tap::say;
 
 // The whole of @s as a decimal number, which @what names in the error.
 template <class T>
@@ -320,7 +313,7 @@ private:
     void random_phase(int iterations, bool big);
     void check_limits(const std::string& after);
 
-    // Tallies one sweep: every point, what happened; problems as FAIL text.
+    // Tallies one sweep: every point, what happened; problems as a failed check's text.
     struct Tally {
         unsigned points = 0;
         unsigned injected = 0;
@@ -769,24 +762,23 @@ void prefault_stack() {
 int child_main(int testfd, int to_parent, int from_parent) {
     prefault_stack();
     if (!drop_to_nobody()) {
-        say(std::string("FAIL cannot become uid 65534 (mlocked, dumpable): ") +
-            std::strerror(errno));
+        fail(std::string("cannot become uid 65534 (mlocked, dumpable): ") + std::strerror(errno));
         return 1;
     }
     const long key =
         ::syscall(SYS_add_key, "user", "wq-faultinject", "x", 1, KEY_SPEC_PROCESS_KEYRING);
     if (key < 0) {
-        say(std::string("FAIL add_key: ") + std::strerror(errno));
+        fail(std::string("add_key: ") + std::strerror(errno));
         return 1;
     }
     try {
         Child c(testfd, static_cast<int>(key), to_parent, from_parent);
         c.run();
     } catch (const std::exception& e) {
-        say(std::string("FAIL ") + e.what());
+        fail(e.what());
         return 1;
     }
-    return nr_failed == 0 ? 0 : 1;
+    return wqt::tap::failed() == 0 ? 0 : 1;
 }
 
 int run() {
@@ -801,7 +793,7 @@ int run() {
     }
     const int testfd = ::open(WQT_DEV_PATH, O_RDWR | O_CLOEXEC);
     if (testfd < 0) {
-        say(std::string("FAIL open " WQT_DEV_PATH ": ") + std::strerror(errno));
+        fail(std::string("open " WQT_DEV_PATH ": ") + std::strerror(errno));
         return 1;
     }
     // A key watch of our own keeps the module's key kprobes armed, so the
@@ -840,20 +832,20 @@ int run() {
         set(std::string(params) + "max_user_watches", "8192");
         set(std::string(params) + "max_user_ring_bytes", std::to_string(1024 * mib));
     } catch (const std::exception& e) {
-        say(std::string("FAIL setup: ") + e.what());
+        fail(std::string("setup: ") + e.what());
         return 1;
     }
     int up[2];   // child -> parent
     int down[2]; // parent -> child
     if (::pipe2(up, O_CLOEXEC) < 0 || ::pipe2(down, O_CLOEXEC) < 0) {
-        say("FAIL pipe2");
+        fail("pipe2");
         return 1;
     }
     // Nothing buffered may be printed twice; a failure shows as missing lines.
     (void)std::fflush(stdout);
     const pid_t pid = ::fork();
     if (pid < 0) {
-        say("FAIL fork");
+        fail("fork");
         return 1;
     }
     if (pid == 0) {
@@ -874,7 +866,7 @@ int run() {
                           : c == 'F' || c == 'N' ? write_file(child_fail, c == 'F' ? "1" : "0")
                                                  : false;
         if (!done || ::write(down[1], &c, 1) != 1) {
-            say(std::string("FAIL cannot do '") + c + "' for the child");
+            fail(std::string("cannot do '") + c + "' for the child");
             break;
         }
     }
@@ -885,7 +877,7 @@ int run() {
         ::close(armer);
     }
     if (!WIFEXITED(status)) {
-        say("FAIL the child died (signal " + std::to_string(WTERMSIG(status)) + ")");
+        fail("the child died (signal " + std::to_string(WTERMSIG(status)) + ")");
         return 1;
     }
     return WEXITSTATUS(status);
@@ -894,10 +886,12 @@ int run() {
 } // namespace
 
 int main() {
+    int rc = 1;
     try {
-        return run();
+        rc = run();
     } catch (const std::exception& e) {
-        say(std::string("FAIL ") + e.what());
-        return 1;
+        fail(e.what());
     }
+    wqt::tap::plan();
+    return rc;
 }

@@ -9,7 +9,8 @@
 # cases of its pattern are in the fs suite).
 #
 # Usage: WQ_EXAMPLES=<dir with the examples> examples.sh
-# Prints "PASS <check>" or "FAIL <check>: <reason>"; exits 1 if any failed.
+# Prints TAP (check-lib.sh): a line per check, then the plan; exits 1 if any
+# failed.
 set -u
 : "${WQ_EXAMPLES:?WQ_EXAMPLES is not set}"
 
@@ -26,8 +27,15 @@ wait_for_line() { # file regex
 	return 1
 }
 
+cleanup() {
+	# shellcheck disable=SC2046 # a word per pid
+	kill $(jobs -p) 2>/dev/null
+	modprobe -r scsi_debug 2>/dev/null
+	rm -rf "$work"
+}
+
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; modprobe -r scsi_debug 2>/dev/null; rm -rf "$work"' EXIT
+on_exit cleanup
 
 # The example may not watch yet when it has just started (a slow kernel
 # takes a while to load the program): a key linked and unlinked again until

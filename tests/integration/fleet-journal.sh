@@ -10,7 +10,8 @@
 # gap and sees events again.
 #
 # Usage: WQMON=... WQ_MODDIR=... [WQ_TESTMODDIR=...] fleet-journal.sh
-# Prints "PASS <check>" or "FAIL <check>: <reason>"; exits 1 if any failed.
+# Prints TAP (check-lib.sh): a line per check, then the plan; exits 1 if any
+# failed.
 set -u
 
 readonly WAIT=${WQ_FLEET_WAIT:-30}
@@ -280,7 +281,7 @@ check_stop() {
 [[ -x ${WQMON:-} ]] || fatal setup "WQMON is not set to the wqmon binary"
 [[ -f ${WQ_MODDIR:-}/watch_queue.ko ]] || fatal setup "WQ_MODDIR has no watch_queue.ko"
 [[ -c /dev/watch_queue ]] || fatal setup "/dev/watch_queue missing: module not loaded"
-trap cleanup EXIT
+on_exit cleanup
 work=$(mktemp -d)
 start_journald
 setup_disk

@@ -11,7 +11,7 @@
 # Usage: WQMON=/path/to/wqmon fleet-metrics.sh
 # Environment: WQ_METRICS_WAIT  seconds to wait for each expected value (30)
 #
-# Prints "PASS <check>" or "FAIL <check>: <reason>" per check; exits 1 if any
+# Prints TAP (check-lib.sh): a line per check, then the plan; exits 1 if any
 # failed. Runs in a new anonymous session keyring, so @s is its own.
 set -u
 
@@ -282,7 +282,7 @@ if [[ ${!SESSION_MARK:-} != 1 ]]; then
 	exec keyctl session - "$0" "$@"
 fi
 
-trap cleanup EXIT
+on_exit cleanup
 work=$(mktemp -d)
 check_preconditions
 start_exporter

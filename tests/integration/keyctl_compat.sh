@@ -9,7 +9,7 @@
 # Usage: WQ_COMPAT_LIB=/path/to/libwatchqueue-compat.so keyctl_compat.sh
 # Environment: WQ_KEYCTL_WAIT  seconds to wait for each expected line (30)
 #
-# Prints "PASS <check>" or "FAIL <check>: <reason>" per check; exits 1 if any
+# Prints TAP (check-lib.sh): a line per check, then the plan; exits 1 if any
 # failed. Runs in a new anonymous session keyring, so @s is its own.
 set -u
 
@@ -212,38 +212,39 @@ check_watch_filter() {
 
 # The program watch_session runs, with the queue on fd 5: watch_add,
 # watch_sync, watch_rm, and an unlink in the new session keyring. Writes
-# PASS/FAIL lines and the ids to $1.
+# its checks, "ok <check>" or "not ok <check>: <reason>" (numbered by
+# check_watch_session), and the ids to $1.
 session_program() {
 	local dir=$1 fd=${KEYCTL_WATCH_FD:-} key out
-	[[ $fd == 5 ]] || { echo "FAIL watch_session: KEYCTL_WATCH_FD='$fd', expected 5"; return 1; }
+	[[ $fd == 5 ]] || { echo "not ok watch_session: KEYCTL_WATCH_FD='$fd', expected 5"; return 1; }
 	keyctl id @s >"$dir/session.id"
-	key=$(keyctl add user wq-session-key v1 @s) || { echo "FAIL watch_session: keyctl add"; return 1; }
+	key=$(keyctl add user wq-session-key v1 @s) || { echo "not ok watch_session: keyctl add"; return 1; }
 	echo "$key" >"$dir/key.id"
 	if keyctl watch_add "$fd" "$key"; then
-		echo "PASS watch_add"
+		echo "ok watch_add"
 	else
-		echo "FAIL watch_add: exit status $?"
+		echo "not ok watch_add: exit status $?"
 	fi
 	keyctl update "$key" v2
 	if timeout "$WAIT" keyctl watch_sync "$fd"; then
-		echo "PASS watch_sync"
+		echo "ok watch_sync"
 	else
-		echo "FAIL watch_sync: exit status $? (124: did not return within ${WAIT}s)"
+		echo "not ok watch_sync: exit status $? (124: did not return within ${WAIT}s)"
 	fi
 	if keyctl watch_rm "$fd" "$key"; then
-		echo "PASS watch_rm"
+		echo "ok watch_rm"
 	else
-		echo "FAIL watch_rm: exit status $?"
+		echo "not ok watch_rm: exit status $?"
 	fi
 	if out=$(keyctl watch_rm "$fd" "$key" 2>&1); then
-		echo "FAIL watch_rm of a removed watch fails with EBADSLT: it succeeded"
+		echo "not ok watch_rm of a removed watch fails with EBADSLT: it succeeded"
 	elif [[ $out == *"Invalid slot"* ]]; then
-		echo "PASS watch_rm of a removed watch fails with EBADSLT"
+		echo "ok watch_rm of a removed watch fails with EBADSLT"
 	else
-		echo "FAIL watch_rm of a removed watch fails with EBADSLT: got: $out"
+		echo "not ok watch_rm of a removed watch fails with EBADSLT: got: $out"
 	fi
 	keyctl unlink "$key" @s >/dev/null
-	timeout "$WAIT" keyctl watch_sync "$fd" || echo "FAIL watch_sync (2nd): exit status $?"
+	timeout "$WAIT" keyctl watch_sync "$fd" || echo "not ok watch_sync (2nd): exit status $?"
 	return 0
 }
 
@@ -263,10 +264,16 @@ check_watch_session() {
 		fail "watch_session exit status" "$status ($(tr '\n' '|' <"$work/session.err"))"
 	fi
 	if [[ -s $results ]]; then
-		local line
+		local line check
 		while IFS= read -r line; do
-			echo "$line"
-			[[ $line == FAIL* ]] && failures=$((failures + 1))
+			case $line in
+			"ok "*) pass "${line#ok }" ;;
+			"not ok "*)
+				check=${line#not ok }
+				fail "${check%%: *}" "${check#*: }"
+				;;
+			*) echo "# $line" ;;
+			esac
 		done <"$results"
 	else
 		fail watch_session "the program under watch_session reported nothing"
@@ -315,12 +322,11 @@ main() {
 		check_preconditions
 		check_baseline
 		check_device
-		# Again inside a new anonymous session keyring.
-		export "$SESSION_MARK=1" WQ_COMPAT_LIB
+		# Again inside a new anonymous session keyring, numbering on.
+		export "$SESSION_MARK=1" WQ_COMPAT_LIB WQ_CHECKS_DONE=$checks
 		exec keyctl session - bash "${BASH_SOURCE[0]}" "$@"
 	fi
 
-	trap check_cleanup EXIT
 	work=$(mktemp -d "${TMPDIR:-/tmp}/keyctl_compat.XXXXXX") || fatal setup "mktemp failed"
 
 	check_supports
@@ -331,10 +337,10 @@ main() {
 	check_missing_module_hint
 
 	if ((failures)); then
-		echo "FAIL keyctl_compat: $failures check(s) failed"
+		fail keyctl_compat "$failures check(s) failed"
 		exit 1
 	fi
-	echo "PASS keyctl_compat"
+	pass keyctl_compat
 }
 
 main "$@"

@@ -12,8 +12,9 @@
  * record field by field. The filter drops NOTIFY_KEY_CLEARED, so clearing
  * the keyring must produce only the removal record of the key it destroys.
  *
- * Prints one line per check ("ok ..." or "FAIL ...: ...") and exits 0 only if
- * all passed. <fcntl.h> is not included: it cannot be combined with
+ * Prints TAP: one line per check ("ok N - ..." or "not ok N - ...: ..."), then
+ * the plan "1..N", also after a fatal failure or the time limit; exits 0 only
+ * if all passed. <fcntl.h> is not included: it cannot be combined with
  * <linux/watch_queue.h>.
  */
 #define _GNU_SOURCE
@@ -39,6 +40,8 @@
 #define WATCH_RING		1
 #define WATCH_KEY		2
 
+/* Checks numbered so far; on_alarm() reads it. */
+static volatile sig_atomic_t checks;
 static int failures;
 
 static void fail(const char *what, const char *fmt, ...)
@@ -48,7 +51,8 @@ static void fail(const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("FAIL %s: ", what);
+	checks++;
+	printf("not ok %d - %s: ", (int)checks, what);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -59,17 +63,19 @@ static void fail(const char *what, const char *fmt, ...)
 
 static void ok(const char *what)
 {
-	printf("ok %s\n", what);
+	checks++;
+	printf("ok %d - %s\n", (int)checks, what);
 	fflush(stdout);
 }
 
 static void __attribute__((noreturn)) finish(void)
 {
-	/* Unprefixed: the harness counts the "ok" and "FAIL" lines. */
+	/* A diagnostic, not a check: the harness counts the checks. */
 	if (failures)
-		printf("upstream_api_keys: %d check(s) failed\n", failures);
+		printf("# upstream_api_keys: %d check(s) failed\n", failures);
 	else
-		printf("upstream_api_keys: all checks passed\n");
+		printf("# upstream_api_keys: all checks passed\n");
+	printf("1..%d\n", (int)checks);
 	exit(failures ? 1 : 0);
 }
 
@@ -80,7 +86,8 @@ static void __attribute__((noreturn)) fatal(const char *what, const char *fmt, .
 {
 	va_list ap;
 
-	printf("FAIL %s: ", what);
+	checks++;
+	printf("not ok %d - %s: ", (int)checks, what);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -89,15 +96,44 @@ static void __attribute__((noreturn)) fatal(const char *what, const char *fmt, .
 	finish();
 }
 
+/* Appends @s to @p; async-signal-safe, for on_alarm(). */
+static char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+/* Appends @v in decimal to @p; async-signal-safe, for on_alarm(). */
+static char *put_int(char *p, int v)
+{
+	char digits[12];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* A failed check and the plan, with write() alone: printf is not safe here. */
 static void on_alarm(int sig)
 {
-	static const char msg[] =
-		"FAIL upstream_api_keys: still running after the time limit\n";
-	ssize_t n;
+	char buf[160], *p = buf;
+	int n = checks + 1;
+	ssize_t ret;
 
 	(void)sig;
-	n = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
-	(void)n;
+	p = put_str(p, "not ok ");
+	p = put_int(p, n);
+	p = put_str(p, " - upstream_api_keys: still running after the time limit\n1..");
+	p = put_int(p, n);
+	p = put_str(p, "\n");
+	ret = write(STDOUT_FILENO, buf, (size_t)(p - buf));
+	(void)ret;
 	_exit(1);
 }
 

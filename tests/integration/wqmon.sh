@@ -11,7 +11,7 @@
 # Usage: WQMON=/path/to/wqmon wqmon.sh
 # Environment: WQ_WQMON_WAIT  seconds to wait for each expected output (30)
 #
-# Prints "PASS <check>" or "FAIL <check>: <reason>" per check; exits 1 if any
+# Prints TAP (check-lib.sh): a line per check, then the plan; exits 1 if any
 # failed. Runs in a new anonymous session keyring, so @s is its own.
 set -u
 
@@ -356,7 +356,6 @@ if [[ ${!SESSION_MARK:-} != 1 ]]; then
 	exec keyctl session - "$0" "$@"
 fi
 
-trap check_cleanup EXIT
 work=$(mktemp -d)
 check_preconditions
 check_help_and_usage

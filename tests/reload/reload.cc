@@ -13,7 +13,8 @@
 // Usage: wq-reload [CYCLES]  (default $WQ_RELOAD_CYCLES or 100); module
 // paths from $WQ_MODDIR/watch_queue.ko and $WQ_TESTMODDIR/wq_test.ko;
 // $WQ_RELOAD_KEY_EVERY (default 10): a key watch every Nth cycle.
-// Output: "PASS ..."/"FAIL ..." lines; exit 0 iff no FAIL.
+// Output: TAP (tests/support/tap.h): a line per check, "# ..." notes and the
+// plan at the end; exit 0 iff none failed.
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -40,23 +41,16 @@
 #include <linux/keyctl.h>
 #include <linux/wq_dev.h>
 
+#include "tap.h"
+
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-int nr_failed = 0;
-
-// Nothing to do if stdout fails: the harness sees the missing lines.
-void say(const std::string& s) {
-    (void)std::fputs((s + '\n').c_str(), stdout);
-    (void)std::fflush(stdout);
-}
-
-void check(bool ok, const std::string& what) {
-    say((ok ? "PASS " : "FAIL ") + what);
-    nr_failed += ok ? 0 : 1;
-}
+using wqt::tap::check;
+using wqt::tap::fail;
+using wqt::tap::say;
 
 // A failure inside a cycle: reported once, with the cycle, and the run ends.
 struct CycleError : std::runtime_error {
@@ -291,13 +285,13 @@ int run(int cycles) {
     const char* moddir = std::getenv("WQ_MODDIR");
     const char* testmoddir = std::getenv("WQ_TESTMODDIR");
     if (moddir == nullptr || testmoddir == nullptr) {
-        say("FAIL WQ_MODDIR and WQ_TESTMODDIR must name the module directories");
+        fail("WQ_MODDIR and WQ_TESTMODDIR must name the module directories");
         return 1;
     }
     const std::string wq_ko = std::string(moddir) + "/watch_queue.ko";
     const std::string test_ko = std::string(testmoddir) + "/wq_test.ko";
     if (loaded("watch_queue") || loaded("wq_test")) {
-        say("FAIL watch_queue or wq_test is already loaded");
+        fail("watch_queue or wq_test is already loaded");
         return 1;
     }
     const long key = ::syscall(SYS_add_key, "user", "wq-reload", "x", 1, KEY_SPEC_PROCESS_KEYRING);
@@ -308,7 +302,7 @@ int run(int cycles) {
     if (const char* v = std::getenv("WQ_RELOAD_KEY_EVERY"); v != nullptr && *v != '\0') {
         const auto every = parse_int(v);
         if (!every) {
-            say(std::string("FAIL WQ_RELOAD_KEY_EVERY is not a number: '") + v + "'");
+            fail(std::string("WQ_RELOAD_KEY_EVERY is not a number: '") + v + "'");
             return 1;
         }
         if (*every > 0) {
@@ -356,17 +350,16 @@ int run(int cycles) {
                                                  std::to_string(st.test_unloaded_with_watches) +
                                                  " times)");
     check(!loaded("watch_queue") && !loaded("wq_test"), "both modules unloaded at the end");
-    return nr_failed == 0 ? 0 : 1;
+    return wqt::tap::failed() == 0 ? 0 : 1;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+// The cycle count from the command line or the environment, then the run.
+int run_args(int argc, char** argv) {
     int cycles = 100;
     if (const char* v = std::getenv("WQ_RELOAD_CYCLES"); v != nullptr && *v != '\0') {
         const auto n = parse_int(v);
         if (!n) {
-            say(std::string("FAIL WQ_RELOAD_CYCLES is not a number: '") + v + "'");
+            fail(std::string("WQ_RELOAD_CYCLES is not a number: '") + v + "'");
             return 1;
         }
         cycles = *n;
@@ -374,7 +367,7 @@ int main(int argc, char** argv) {
     if (argc > 1) {
         const auto n = parse_int(argv[1]);
         if (!n) {
-            say(std::string("FAIL the cycle count is not a number: '") + argv[1] + "'");
+            fail(std::string("the cycle count is not a number: '") + argv[1] + "'");
             return 1;
         }
         cycles = *n;
@@ -382,7 +375,15 @@ int main(int argc, char** argv) {
     try {
         return run(cycles);
     } catch (const std::exception& e) {
-        say(std::string("FAIL ") + e.what());
+        fail(e.what());
         return 1;
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const int rc = run_args(argc, argv);
+    wqt::tap::plan(); // after every way out of the run
+    return rc;
 }

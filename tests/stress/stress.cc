@@ -15,10 +15,10 @@
 //    churn and stable objects and a key, watches added and removed, objects
 //    killed, keys updated and invalidated, queues closed with watches on;
 //  * a watchdog: a worker that makes no progress for --stall seconds ends
-//    the run with a FAIL line (exit 2).
+//    the run with a failed check (exit 2).
 //
-// Output: "PASS ..." / "FAIL ..." lines (tests/vm/guest-suite.sh counts
-// them) and "# ..." information.  Exit status 0 only if nothing failed.
+// Output: TAP (tests/support/tap.h): a line per check, "# ..." information
+// and the plan at the end.  Exit status 0 only if nothing failed.
 //
 // Options: --seconds N (default $WQ_STRESS_SECONDS or 60), --stall N
 // (default $WQ_STRESS_STALL or 60), --seed N.
@@ -56,6 +56,7 @@
 #include "error.h"
 #include "queue.h"
 #include "ring.h"
+#include "tap.h"
 #include "testmod.h"
 
 using namespace wqt; // NOLINT(google-build-using-namespace): test code
@@ -94,32 +95,10 @@ T env_number(const char* name, T fallback) {
 
 // ------------------------------------------------------------------ output
 
-std::mutex out_mutex;
-std::atomic<int> nr_failed{0};
-
-void say(const std::string& line) {
-    const std::lock_guard lock(out_mutex);
-    // Nothing to do if stdout fails: the harness sees the missing lines.
-    (void)std::fputs((line + '\n').c_str(), stdout);
-    (void)std::fflush(stdout);
-}
-
-void pass(const std::string& what) {
-    say("PASS " + what);
-}
-
-void fail(const std::string& what) {
-    ++nr_failed;
-    say("FAIL " + what);
-}
-
-void check(bool ok, const std::string& what) {
-    if (ok) {
-        pass(what);
-    } else {
-        fail(what);
-    }
-}
+using tap::check;
+using tap::fail;
+using tap::pass;
+using tap::say;
 
 // ---------------------------------------------------------------- watchdog
 
@@ -207,8 +186,9 @@ private:
                     fail("watchdog: worker '" + w.name + "' made no progress for " +
                          std::to_string(stall_seconds) + " s (hung in the kernel?)");
                     describe_stall(w.tid.load());
-                    // Threads stuck in a system call cannot be joined.
-                    (void)std::fflush(stdout); // the last lines out, if it can
+                    // Threads stuck in a system call cannot be joined: the
+                    // plan now, so that the run still counts.
+                    tap::plan();
                     ::_exit(2);
                 }
             }
@@ -845,16 +825,18 @@ int run(const Options& opt) {
     check(sh.queues_opened > 0 && sh.watches_added > 0 && sh.filters_set > 0 && sh.kills > 0,
           "churn happened");
     pass("watchdog: every worker made progress (limit " + std::to_string(opt.stall) + " s)");
-    return nr_failed == 0 ? 0 : 1;
+    return tap::failed() == 0 ? 0 : 1;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+    int rc = 1;
     try {
-        return run(parse(argc, argv));
+        rc = run(parse(argc, argv));
     } catch (const std::exception& e) {
         fail(std::string("wq-stress: ") + e.what());
-        return 1;
     }
+    tap::plan();
+    return rc;
 }

@@ -15,7 +15,7 @@
 #   WQ_SUITE_TIMEOUT   optional: seconds per suite (default 900)
 #
 # Output in $WQ_OUT: results.txt with one line "<suite> <passed> <failed>"
-# per suite (test cases, from their TAP), plus the pseudo-suites
+# per suite (test cases or checks, from their TAP), plus the pseudo-suites
 # "modules" (load, device node, unload) and "kernel-log" (none of the
 # reports of tests/vm/splat-patterns: BUG, WARNING, Oops, lockdep, KASAN,
 # ...); <suite>.log with each suite's output; dmesg.txt.  Exits non-zero
@@ -38,11 +38,11 @@ result() { # suite passed failed
     [ "$3" -eq 0 ] || status=1
 }
 
-# Test cases passed and failed from the TAP of Catch2's "tap-cases"
-# reporter (a line per test case) in $1, given the exit status $2: prints
-# "passed failed". A run that ended without its plan (it crashed or timed
-# out) or whose plan does not match its lines, or a non-zero exit with no
-# failed case, fails once more.
+# Test cases or checks passed and failed from the TAP in $1 (Catch2's
+# "tap-cases" reporter, a line per test case; the other suites, a line per
+# check), given the exit status $2: prints "passed failed". A run that
+# ended without its plan (it crashed or timed out) or whose plan does not
+# match its lines, or a non-zero exit with no failed case, fails once more.
 tap_counts() {
     local file=$1 rc=$2 passed failed plan
     passed=$(grep -cE '^ok [0-9]+ - ' "$file")
@@ -56,10 +56,10 @@ tap_counts() {
     echo "$passed $failed"
 }
 
-# Runs a program that prints a line per check ("ok ..." or "PASS ...", or
-# "FAIL ...") as suite $1; a non-zero exit without a FAIL line still fails.
+# Runs a program that prints TAP (a line per test case or check, and the
+# plan) as suite $1.
 run_check_suite() { # suite command...
-    local suite=$1 out rc passed failed
+    local suite=$1 out rc counts passed failed
     shift
     if [ -n "${WQ_SUITES:-}" ] && [[ " $WQ_SUITES " != *" $suite "* ]]; then
         return 0
@@ -68,11 +68,11 @@ run_check_suite() { # suite command...
     out=$WQ_OUT/$suite.log
     timeout --kill-after=10 "$suite_timeout" "$@" >"$out" 2>&1
     rc=$?
-    passed=$(grep -cE '^(ok|PASS) ' "$out")
-    failed=$(grep -c '^FAIL' "$out")
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-        failed=1
-    fi
+    [ "$rc" -eq 124 ] && echo "guest-suite: timed out after ${suite_timeout}s" >>"$out"
+    # No process substitution: the guest has no /dev/fd.
+    counts=$(tap_counts "$out" "$rc")
+    passed=${counts% *}
+    failed=${counts#* }
     log "suite $suite: $passed passed, $failed failed (exit $rc)"
     result "$suite" "$passed" "$failed"
 }
@@ -118,33 +118,17 @@ if [ "$mod_failed" -eq 0 ]; then
 fi
 
 if [ "$mod_failed" -eq 0 ]; then
-    want=" ${WQ_SUITES:-} "
     for bin in "$WQ_BIN"/tests/integration/it-*; do
-        if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
-            continue
+        if [ -f "$bin" ] && [ -x "$bin" ]; then
+            run_check_suite "${bin##*/it-}" "$bin" --reporter tap-cases
         fi
-        suite=${bin##*/it-}
-        if [ -n "${WQ_SUITES:-}" ] && [[ "$want" != *" $suite "* ]]; then
-            continue
-        fi
-        log "suite $suite"
-        out=$WQ_OUT/$suite.log
-        timeout --kill-after=10 "$suite_timeout" "$bin" --reporter tap-cases >"$out" 2>&1
-        rc=$?
-        [ "$rc" -eq 124 ] && echo "guest-suite: timed out after ${suite_timeout}s" >>"$out"
-        # No process substitution: the guest has no /dev/fd.
-        counts=$(tap_counts "$out" "$rc")
-        passed=${counts% *}
-        failed=${counts#* }
-        log "suite $suite: $passed passed, $failed failed (exit $rc)"
-        result "$suite" "$passed" "$failed"
     done
     # The module's KUnit suites, run when it was loaded, on a kernel with
     # KUnit (the debug lane's).
     if [ -d /sys/kernel/debug/kunit ]; then
         run_check_suite kunit "$WQ_SRC/tests/debug-kernel/kunit-results"
     fi
-    # Programs that print one "ok"/"PASS" or "FAIL" line per check.
+    # Programs that print TAP, a line per check.
     compat_lib=$WQ_BIN/userlib/preload/libwatchqueue-compat.so
     run_check_suite compat-upstream-api \
         env LD_PRELOAD="$compat_lib" "$WQ_BIN/tests/integration/upstream-api-keys"
