@@ -59,3 +59,17 @@ median() { # numbers...
 ratio() { # value base [decimals, 3]
 	awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN { printf "%.*f", d, a / b }'
 }
+
+# measure() for each configuration of the sourcing script's $configs, in
+# $rounds rounds whose order rotates every round, so that drift hits them
+# all alike.
+run_rounds() {
+	local r i
+	# shellcheck disable=SC2154 # configs and rounds: the sourcing script's
+	for ((r = 0; r < rounds; r++)); do
+		echo "round $((r + 1))"
+		for ((i = 0; i < ${#configs[@]}; i++)); do
+			measure "${configs[(i + r) % ${#configs[@]}]}"
+		done
+	done
+}

@@ -27,7 +27,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -47,6 +46,7 @@
 
 #include "error.h"
 #include "key_ops.h"
+#include "parse_number.h"
 #include "queue.h"
 
 namespace {
@@ -75,13 +75,12 @@ struct Config {
 
 template <class T>
 T parse_number(std::string_view s, const char* opt) {
-    T v{};
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size()) {
+    const auto v = wqt::to_number<T>(s);
+    if (!v) {
         (void)std::fprintf(stderr, "key_bench: bad value for %s\n", opt);
         usage(2);
     }
-    return v;
+    return *v;
 }
 
 Config parse_args(int argc, char** argv) {

@@ -81,12 +81,7 @@ mkdir -p "$WQ_OUT"
 	echo "(instructions under WQ_ICOUNT=0)"
 } | tee "$report"
 
-for ((r = 0; r < rounds; r++)); do
-	echo "round $((r + 1))"
-	for ((i = 0; i < ${#configs[@]}; i++)); do
-		measure "${configs[(i + r) % ${#configs[@]}]}"
-	done
-done
+run_rounds
 unload
 
 declare -A med=()

@@ -95,12 +95,7 @@ loaded wq_test && had_wq_test=1
 	echo "$rounds rounds, CPU 0, kernel $(uname -r)"
 } | tee "$report"
 
-for ((r = 0; r < rounds; r++)); do
-	echo "round $((r + 1))"
-	for ((i = 0; i < ${#configs[@]}; i++)); do
-		measure "${configs[(i + r) % ${#configs[@]}]}"
-	done
-done
+run_rounds
 
 # Leave the modules as they were found.
 unload

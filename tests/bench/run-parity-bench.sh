@@ -117,12 +117,7 @@ unload
 	echo "10th percentile of batches, ns (instructions under WQ_ICOUNT=0)"
 } | tee "$report"
 
-for ((r = 0; r < rounds; r++)); do
-	echo "round $((r + 1))"
-	for ((i = 0; i < ${#configs[@]}; i++)); do
-		measure "${configs[(i + r) % ${#configs[@]}]}"
-	done
-done
+run_rounds
 
 # Leave the modules as they were found.
 unload

@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdarg>
 #include <cstddef>
@@ -49,6 +48,7 @@
 #include <linux/wq_dev.h>
 
 #include "error.h"
+#include "parse_number.h"
 #include "queue.h"
 #include "testmod.h"
 
@@ -554,14 +554,13 @@ void print_ratios(const std::vector<Result>& rs, const Config& cfg, const char* 
 
 template <class T>
 T parse_number(std::string_view s, const char* opt) {
-    T v{};
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size()) {
+    const auto v = wqt::to_number<T>(s);
+    if (!v) {
         say(stderr, "wq_bench: bad value '%.*s' for %s\n", static_cast<int>(s.size()), s.data(),
             opt);
         usage(2);
     }
-    return v;
+    return *v;
 }
 
 std::vector<std::string_view> split(std::string_view s) {

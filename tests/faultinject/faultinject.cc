@@ -44,7 +44,6 @@
 #include <array>
 #include <bit>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +73,7 @@
 #include <linux/keyctl.h>
 #include <linux/wq_dev.h>
 
+#include "parse_number.h"
 #include "tap.h"
 
 namespace {
@@ -92,16 +92,7 @@ using wqt::tap::check;
 using wqt::tap::fail;
 using wqt::tap::say;
 
-// The whole of @s as a decimal number, which @what names in the error.
-template <class T>
-T parse_number(std::string_view s, std::string_view what) {
-    T v{};
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size()) {
-        throw std::runtime_error(std::string(what) + " is not a number: '" + std::string(s) + "'");
-    }
-    return v;
-}
+using wqt::parse_number;
 
 int env_int(const char* name, int fallback) {
     const char* v = std::getenv(name);

@@ -26,7 +26,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +53,7 @@
 
 #include "checker.h"
 #include "error.h"
+#include "parse_number.h"
 #include "queue.h"
 #include "ring.h"
 #include "tap.h"
@@ -76,16 +76,7 @@ struct Options {
     unsigned seed = 0;
 };
 
-// The whole of @s as a decimal number, which @what names in the error.
-template <class T>
-T parse_number(std::string_view s, std::string_view what) {
-    T v{};
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size()) {
-        throw std::runtime_error(std::string(what) + " is not a number: '" + std::string(s) + "'");
-    }
-    return v;
-}
+using wqt::parse_number;
 
 template <class T>
 T env_number(const char* name, T fallback) {
