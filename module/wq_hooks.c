@@ -5,9 +5,7 @@
  * be internal), tracepoint probes on core kernel tracepoints found by
  * name with for_each_kernel_tracepoint(), and ftrace callbacks on exported
  * functions, which redirect wanted calls to a wrapper (struct
- * wq_hook_wrap), and fprobes by symbol name (register_fprobe_syms(),
- * exported) where a table asks for one.  Nothing else is called: no
- * kallsyms lookups.
+ * wq_hook_wrap).  Nothing else is called: no kallsyms lookups.
  *
  * Locking: each set's mutex serialises finding, arming, disarming and
  * rendering that set; the sources call the engine from process context,
@@ -23,11 +21,6 @@
  * not once per probe.  A hook's armed flag is cleared only after that, so
  * a handler that reads another hook's flag (wq_hook_armed()) never sees
  * it cleared while that hook may still fire.
- *
- * fprobes: unregister_fprobe() stops the return handler and waits, as
- * unregister_ftrace_function() does, for every CPU to leave the entry
- * handler; a call that returns afterwards goes back to its caller without
- * ours.  Each is removed on its own (one hook in the key set).
  *
  * Wrappers: unregister_ftrace_function() returns once no task can be
  * between a callback that redirected its call and the wrapper's first
@@ -139,10 +132,6 @@ static unsigned long wq_hook_missed(const struct wq_hook *h)
 	case WQ_HOOK_KRETPROBE:
 		if (h->wrapped)
 			return 0;
-#ifdef WQ_HOOKS_FPROBE
-		if (h->fprobed)
-			return READ_ONCE(h->fp.nmissed);
-#endif
 		return (unsigned int)READ_ONCE(h->rp.nmissed) +
 		       READ_ONCE(h->rp.kp.nmissed);
 	case WQ_HOOK_TRACEPOINT:
@@ -252,65 +241,6 @@ static unsigned int wq_hook_maxactive(const struct wq_hook *h)
 	return clamp(n, 1U, (unsigned int)WQ_HOOK_MAXACTIVE_MAX);
 }
 
-#ifdef WQ_HOOKS_FPROBE
-/* notrace, as ftrace callbacks are */
-static int notrace wq_hook_fentry(struct fprobe *fp, unsigned long ip,
-				  unsigned long ret_ip,
-				  struct wq_fprobe_regs *regs, void *data)
-{
-	struct wq_hook *h = container_of(fp, struct wq_hook, fp);
-
-	return h->fentry(data, wq_fprobe_arg(regs, 0), wq_fprobe_arg(regs, 1));
-}
-
-static void notrace wq_hook_fret(struct fprobe *fp, unsigned long ip,
-				 unsigned long ret_ip,
-				 struct wq_fprobe_regs *regs, void *data)
-{
-	struct wq_hook *h = container_of(fp, struct wq_hook, fp);
-
-	h->fret(data, wq_fprobe_retval(regs));
-	wq_hook_check_missed(h);
-}
-
-static int wq_hook_fprobe_register(struct wq_hook *h, const char *name)
-{
-	memset(&h->fp, 0, sizeof(h->fp));
-	h->fp.entry_handler = wq_hook_fentry;
-	h->fp.exit_handler = wq_hook_fret;
-	h->fp.entry_data_size = h->fdata_size;
-	wq_fprobe_set_maxactive(&h->fp, wq_hook_maxactive(h));
-	return register_fprobe_syms(&h->fp, &name, 1);
-}
-
-static void wq_hook_fprobe_unregister(struct wq_hook *h)
-{
-	unregister_fprobe(&h->fp);
-}
-#else
-static int wq_hook_fprobe_register(struct wq_hook *h, const char *name)
-{
-	return -EOPNOTSUPP;
-}
-
-static void wq_hook_fprobe_unregister(struct wq_hook *h)
-{
-}
-#endif
-
-/*
- * Whether hooks that can be fprobes are: by default where that is the
- * cheaper kind (compat/wq_compat_fprobe.h); settable, to compare the two.
- */
-#ifdef WQ_HOOKS_FPROBE
-static bool wq_hooks_fprobe = WQ_FPROBE_PREFERRED;
-#else
-static bool wq_hooks_fprobe;
-#endif
-module_param_named(hooks_fprobe, wq_hooks_fprobe, bool, 0644);
-MODULE_PARM_DESC(hooks_fprobe,
-		 "Follow internal functions with fprobes rather than kretprobes (default: where cheaper, 6.12 and 6.13; applies when hooks are next armed)");
-
 /*
  * A probe may be registered again only from a clean structure.  @wrap:
  * a hook with .wrap is placed so if the kernel lets it.
@@ -321,19 +251,6 @@ static int wq_hook_register(struct wq_hook *h, const char *name, bool wrap)
 
 	atomic_long_set(&h->missed_seen, 0);
 	h->wrapped = false;
-	h->fprobed = false;
-	if (h->kind == WQ_HOOK_KRETPROBE && h->fentry && h->fret &&
-	    READ_ONCE(wq_hooks_fprobe)) {
-		ret = wq_hook_fprobe_register(h, name);
-		if (!ret) {
-			h->fprobed = true;
-			return 0;
-		}
-		/* Not there: the kretprobe says so (-ENOENT) too. */
-		if (ret != -EOPNOTSUPP && ret != -ENOENT)
-			pr_info_once("%s hook %s: no fprobe (%d), a kretprobe instead\n",
-				     h->set->name, name, ret);
-	}
 	if (wrap && h->wrap) {
 		ret = wq_hook_wrap_register(h);
 		if (!ret) {
@@ -372,10 +289,6 @@ static void wq_hook_unregister(struct wq_hook *h)
 {
 	if (h->wrapped) {
 		wq_hook_wrap_unregister(h);
-		return;
-	}
-	if (h->fprobed) {
-		wq_hook_fprobe_unregister(h);
 		return;
 	}
 	switch (h->kind) {
@@ -440,10 +353,6 @@ static void wq_hooks_remove(struct wq_hook_set *set, unsigned long mask)
 			wq_hook_wrap_unregister(h);
 			continue;
 		}
-		if (h->fprobed) {
-			wq_hook_fprobe_unregister(h);
-			continue;
-		}
 		switch (h->kind) {
 		case WQ_HOOK_KPROBE:
 			kps[nr_kps++] = &h->kp;
@@ -470,7 +379,6 @@ static void wq_hooks_remove(struct wq_hook_set *set, unsigned long mask)
 		WRITE_ONCE(set->hooks[i].armed, false);
 		wq_hook_check_missed(&set->hooks[i]);
 		set->hooks[i].wrapped = false;
-		set->hooks[i].fprobed = false;
 	}
 }
 
@@ -649,8 +557,7 @@ void wq_hooks_disarm(struct wq_hook_set *set)
 /*
  * The one format of a set's targets: " +name" placed, " name" found but
  * not placed, " !name" not found (for an in-module target: not yet); a
- * placed return probe adds ":missed", a wrapped one "@ftrace", one placed
- * as an fprobe "@fprobe:missed".
+ * placed return probe adds ":missed", a wrapped one "@ftrace".
  */
 int wq_hooks_show_targets(struct wq_hook_set *set, char *buf, int n)
 {
@@ -663,9 +570,6 @@ int wq_hooks_show_targets(struct wq_hook_set *set, char *buf, int n)
 			       h->used ?: h->names[0]);
 		if (h->armed && h->wrapped)
 			n += scnprintf(buf + n, PAGE_SIZE - n, "@ftrace");
-		else if (h->armed && h->fprobed)
-			n += scnprintf(buf + n, PAGE_SIZE - n, "@fprobe:%lu",
-				       wq_hook_missed(h));
 		else if (h->armed && h->kind == WQ_HOOK_KRETPROBE)
 			n += scnprintf(buf + n, PAGE_SIZE - n, ":%lu",
 				       wq_hook_missed(h));
@@ -724,4 +628,4 @@ static const struct kernel_param_ops wq_hooks_param_ops = {
 	.get = wq_hooks_param_get,
 };
 module_param_cb(hooks, &wq_hooks_param_ops, NULL, 0444);
-MODULE_PARM_DESC(hooks, "Hook sets, one a line: armed, then each target (+ placed, ! not found, :missed returns, @ftrace redirected, @fprobe an fprobe)");
+MODULE_PARM_DESC(hooks, "Hook sets, one a line: armed, then each target (+ placed, ! not found, :missed returns, @ftrace redirected)");

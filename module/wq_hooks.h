@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The hook engine: every kprobe, kretprobe, fprobe, ftrace redirect and
- * tracepoint probe the event sources place goes through it.  A source describes its hooks in a table
+ * The hook engine: every kprobe, kretprobe and tracepoint probe the event
+ * sources place goes through it.  A source describes its hooks in a table
  * (struct wq_hook) grouped in a set (struct wq_hook_set); the engine finds
  * the targets at load, arms and disarms a set in one pass, places probes
  * again whose module target was reloaded, reports missed calls to the
@@ -19,7 +19,6 @@
 #include <linux/mutex.h>
 #include <linux/tracepoint.h>
 #include <linux/types.h>
-#include "compat/wq_compat_fprobe.h"
 #include "compat/wq_compat_ftrace.h"
 
 enum wq_hook_kind {
@@ -76,21 +75,6 @@ static const struct wq_hook_wrap var = { .target = (fn), .call = var##_call }
 WQ_HOOK_WRAP_CHECK(fn, wrapper, want);					\
 static const struct wq_hook_wrap var = { .target = (fn) }
 #endif
-/*
- * The other cheaper way, for a function that is not exported (no wrapper
- * can call it): an fprobe, which a WQ_HOOK_KRETPROBE hook asks for with
- * .fentry and .fret.  Its entry is an ftrace callback, with no kprobe
- * (and, from 6.14, no kretprobe instance) around it, and .fentry
- * returning non-zero skips the return as a kretprobe's entry does.
- * .fentry gets the first two arguments and .fdata_size bytes of per-call
- * data, not zeroed: it must set what .fret reads.  Where the kernel has
- * no fprobes (before 6.12 in Debian: compat/wq_compat_fprobe.h) the
- * engine places the kretprobe.
- */
-typedef int (*wq_hook_fentry_t)(void *data, unsigned long arg0,
-				unsigned long arg1);
-typedef void (*wq_hook_fret_t)(void *data, unsigned long ret);
-
 enum wq_hook_need {
 	WQ_HOOK_REQUIRED,	/* the set is unavailable without it */
 	WQ_HOOK_OPTIONAL,	/* may be missing: only its records are */
@@ -133,9 +117,6 @@ struct wq_hook {
 	unsigned int		maxactive;	/* 0: the set's default */
 	void			*tp_probe;	/* WQ_HOOK_TRACEPOINT */
 	const struct wq_hook_wrap *wrap;	/* optional, see above */
-	wq_hook_fentry_t	fentry;		/* optional, see above */
-	wq_hook_fret_t		fret;
-	size_t			fdata_size;
 
 	/* The engine's state, under the set's lock */
 	struct wq_hook_set	*set;
@@ -143,15 +124,11 @@ struct wq_hook {
 	unsigned int		data_class;	/* data_size rounded: see below */
 	bool			armed;		/* stays set until unregistered */
 	bool			wrapped;	/* placed as .wrap says */
-	bool			fprobed;	/* placed as .fentry says */
 	atomic_long_t		missed_seen;	/* misses already reported */
 	union {
 		struct kprobe		kp;
 		struct kretprobe	rp;
 		struct tracepoint	*tp;
-#ifdef WQ_HOOKS_FPROBE
-		struct fprobe		fp;
-#endif
 	};
 #ifdef WQ_HOOKS_WRAP
 	struct ftrace_ops	fops;		/* when wrapped */

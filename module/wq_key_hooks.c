@@ -169,26 +169,17 @@ static void link_post_pending(const struct key *key)
 }
 
 /*
- * Skips the return for a keyring nobody watches (every add_key() links);
- * the key's own pending records are posted first regardless.  Through an
- * fprobe where the kernel has them (__key_link is not exported, so no
- * redirect), else a kretprobe: the same two steps.
+ * Both skip the return probe for a keyring nobody watches (every add_key()
+ * links); the key's own pending records are posted first regardless.
  */
-static int link_begin(key_serial_t *keyring, const struct key **key,
-		      unsigned long arg0, unsigned long arg1)
-{
-	*keyring = ((const struct key *)arg0)->serial;
-	*key = (const struct key *)arg1;
-	link_post_pending(*key);
-	return wq_key_maybe_watched(*keyring) ? 0 : 1;
-}
-
 static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct wq_kr_data *d = kr_data(ri);
 
-	return link_begin(&d->keyring, &d->key, kr_arg(regs, 0),
-			  kr_arg(regs, 1));
+	d->keyring = kr_key_arg(regs, 0)->serial;
+	d->key = kr_key_arg(regs, 1);
+	link_post_pending(d->key);
+	return wq_key_maybe_watched(d->keyring) ? 0 : 1;
 }
 
 static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -197,26 +188,6 @@ static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	wq_key_notify(d->keyring, WQ_KEY_LINKED, d->key->serial);
 	return 0;
-}
-
-/* The fprobe's per-call data: what link_begin() sets */
-struct wq_link_data {
-	const struct key	*key;
-	key_serial_t		keyring;
-};
-
-static int link_fentry(void *data, unsigned long arg0, unsigned long arg1)
-{
-	struct wq_link_data *d = data;
-
-	return link_begin(&d->keyring, &d->key, arg0, arg1);
-}
-
-static void link_fret(void *data, unsigned long ret)
-{
-	struct wq_link_data *d = data;
-
-	wq_key_notify(d->keyring, WQ_KEY_LINKED, d->key->serial);
 }
 
 /* key_unlink(keyring, key) */
@@ -581,12 +552,7 @@ enum {
 static struct wq_hook wq_key_hooks[WQ_KH_NR] = {
 	KR(WQ_KH_INSTANTIATE, "__key_instantiate_and_link", inst_entry, inst_ret),
 	KR(WQ_KH_REJECT, "key_reject_and_link", reject_entry, inst_ret),
-	[WQ_KH_LINK] = { .names = { "__key_link" },
-			 .kind = WQ_HOOK_KRETPROBE, .entry = link_entry,
-			 .ret = link_ret, .fentry = link_fentry,
-			 .fret = link_fret,
-			 .fdata_size = sizeof(struct wq_link_data),
-			 .data_size = sizeof(struct wq_kr_data) },
+	KR(WQ_KH_LINK, "__key_link", link_entry, link_ret),
 	[WQ_KH_UNLINK] = { .names = { "key_unlink" },
 			   .kind = WQ_HOOK_KRETPROBE, .entry = unlink_entry,
 			   .ret = unlink_ret, .wrap = &unlink_wrap,

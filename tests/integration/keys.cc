@@ -8,13 +8,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <charconv>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <sched.h>
 #include <sstream>
-#include <string_view>
 #include <thread>
 #include <unistd.h>
 
@@ -60,30 +58,6 @@ std::string exported_hook(const std::string& fn) {
         throw std::runtime_error("uname failed");
     }
     return "+" + fn + (std::string(u.release).starts_with("5.") ? ":0" : "@ftrace");
-}
-
-// How the internal __key_link is followed while armed: an fprobe where that
-// is cheaper than a return probe (6.12 and 6.13, with CONFIG_FPROBE as
-// Debian has it), else a return probe (6.14+ runs fprobes on function
-// graph, no cheaper).
-std::string internal_hook(const std::string& fn) {
-    utsname u{};
-    if (::uname(&u) != 0) {
-        throw std::runtime_error("uname failed");
-    }
-    const std::string_view release(u.release);
-    unsigned major = 0;
-    unsigned minor = 0;
-    auto r = std::from_chars(release.begin(), release.end(), major);
-    if (r.ec == std::errc{} && r.ptr != release.end() && *r.ptr == '.') {
-        r = std::from_chars(r.ptr + 1, release.end(), minor);
-    } else {
-        r.ec = std::errc::invalid_argument;
-    }
-    if (r.ec != std::errc{}) {
-        throw std::runtime_error("kernel release not understood: " + std::string(release));
-    }
-    return "+" + fn + (major == 6 && (minor == 12 || minor == 13) ? "@fprobe:0" : ":0");
 }
 
 // Missed return probes (name:N while armed), summed.
@@ -171,7 +145,6 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
     CHECK(hooks_complete(st));
     CHECK(std::ranges::count(st.hooks, exported_hook("key_update")) == 1);
     CHECK(std::ranges::count(st.hooks, exported_hook("key_unlink")) == 1);
-    CHECK(std::ranges::count(st.hooks, internal_hook("__key_link")) == 1);
 
     // Still armed while any watch remains.
     Queue q2 = key_queue();
