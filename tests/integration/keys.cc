@@ -799,7 +799,9 @@ TEST_CASE("a key watched by several queues: each gets the record once, with its 
 
 // Watches come and go (arming and disarming the hooks) while other threads
 // update, link and unlink: every record must still be well formed and
-// about the watched objects, and the kernel log stays clean.
+// about the watched objects, and the kernel log stays clean.  A loss record
+// is allowed: the workers may fill the ring while this thread, on a busy
+// emulated machine, is not scheduled.
 TEST_CASE("key operations racing with watches that come and go", "[keys]") {
     const Session s;
     // Short, so that the hooks really come and go during the churn.
@@ -810,6 +812,7 @@ TEST_CASE("key operations racing with watches that come and go", "[keys]") {
     Failures failures;
     std::vector<std::string> bad;
     std::size_t seen = 0;
+    std::size_t losses = 0;
     {
         std::vector<std::jthread> workers;
         workers.push_back(spawn(failures, [&] {
@@ -831,6 +834,10 @@ TEST_CASE("key operations racing with watches that come and go", "[keys]") {
             unwatch(q, k);
             for (const Event& e : events(q)) {
                 ++seen;
+                if (e.type == WQ_TYPE_META && e.subtype == WQ_META_LOSS) {
+                    ++losses;
+                    continue;
+                }
                 const bool ok =
                     e.type_info == 0 &&
                     ((e == key_event(WQ_KEY_UPDATED, 1, k)) || e == removal_event(1, k) ||
@@ -848,9 +855,13 @@ TEST_CASE("key operations racing with watches that come and go", "[keys]") {
     }
     INFO(failures.str());
     REQUIRE(failures.empty());
-    INFO("records seen: " << seen);
+    std::ostringstream shown;
+    for (const std::string& b : bad) {
+        shown << "\n  unexpected: " << b;
+    }
+    INFO("records seen: " << seen << ", loss records: " << losses << shown.str());
     CHECK(bad.empty());
-    CHECK(seen > 0);
+    CHECK(seen > losses);
     CHECK_FALSE(wait_hooks(false).armed);
 }
 
