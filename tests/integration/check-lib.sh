@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 #
 # Sourced by the guest's check scripts (keyctl_compat.sh, wqmon.sh,
-# examples.sh, fleet-journal.sh, fleet-metrics.sh): TAP, one numbered
+# examples.sh, fleet-journal.sh, fleet-metrics.sh, and the debug lane's
+# fuzz and guest-checks): TAP, one numbered
 # "ok N - <check>" or "not ok N - <check>: <reason>" line per check and the
 # plan "1..N" when the script exits (tests/vm/guest-suite.sh fails a run
 # without it); the count of failures; and the clean-up of what a script
