@@ -3,9 +3,10 @@
  * The hook engine (wq_hooks.h): kprobes and kretprobes by symbol name
  * (register_kprobe/register_kretprobe, exported; the probed function may
  * be internal), tracepoint probes on core kernel tracepoints found by
- * name with for_each_kernel_tracepoint(), and ftrace callbacks on exported
- * functions, which redirect wanted calls to a wrapper (struct
- * wq_hook_wrap).  Nothing else is called: no kallsyms lookups.
+ * name with for_each_kernel_tracepoint(), and ftrace callbacks: on
+ * exported functions, which redirect wanted calls to a wrapper (struct
+ * wq_hook_wrap), and at the entry of functions by name, which stand in for
+ * a kprobe.  Nothing else is called: no kallsyms lookups.
  *
  * Locking: each set's mutex serialises finding, arming, disarming and
  * rendering that set; the sources call the engine from process context,
@@ -52,20 +53,33 @@ atomic_t wq_hook_wrappers_running = ATOMIC_INIT(0);
 
 #ifdef WQ_HOOKS_WRAP
 /*
- * IPMODIFY: one such ops per function, so a function a live patch or
- * another redirect already holds gives -EBUSY, and the caller falls back
- * to the kretprobe.  No SAVE_REGS: ftrace_caller keeps the argument
- * registers and honours a new ip (DYNAMIC_FTRACE_WITH_ARGS).
+ * A redirect is IPMODIFY: one such ops per function, so a function a live
+ * patch or another redirect already holds gives -EBUSY, and the caller
+ * falls back to the kretprobe.  No SAVE_REGS: ftrace_caller keeps the
+ * argument registers and honours a new ip (DYNAMIC_FTRACE_WITH_ARGS).  An
+ * entry callback is found by the function's @name (ftrace's own records:
+ * a function ftrace cannot trace gives -EINVAL, and the kprobe is placed).
+ * No RECURSION flag: ftrace calls both through its recursion guard, with
+ * preemption off, as a kprobe handler runs.
  */
-static int wq_hook_wrap_register(struct wq_hook *h)
+static int wq_hook_wrap_register(struct wq_hook *h, const char *name)
 {
+	char buf[64];
 	int ret;
 
 	memset(&h->fops, 0, sizeof(h->fops));
 	h->fops.func = h->wrap->call;
-	h->fops.flags = FTRACE_OPS_FL_IPMODIFY;
-	ret = ftrace_set_filter_ip(&h->fops, (unsigned long)h->wrap->target,
-				   0, 0);
+	if (h->wrap->target) {
+		h->fops.flags = FTRACE_OPS_FL_IPMODIFY;
+		ret = ftrace_set_filter_ip(&h->fops,
+					   (unsigned long)h->wrap->target,
+					   0, 0);
+	} else {
+		/* ftrace may parse the pattern in place: a copy. */
+		if (strscpy(buf, name, sizeof(buf)) < 0)
+			return -ENAMETOOLONG;
+		ret = ftrace_set_filter(&h->fops, buf, strlen(buf), 0);
+	}
 	if (!ret)
 		ret = register_ftrace_function(&h->fops);
 	if (ret)
@@ -79,7 +93,7 @@ static void wq_hook_wrap_unregister(struct wq_hook *h)
 	ftrace_free_filter(&h->fops);
 }
 #else
-static int wq_hook_wrap_register(struct wq_hook *h)
+static int wq_hook_wrap_register(struct wq_hook *h, const char *name)
 {
 	return -EOPNOTSUPP;
 }
@@ -126,12 +140,12 @@ static struct kprobe *wq_hook_kp(struct wq_hook *h)
 /* Calls this hook's probe missed since it was registered */
 static unsigned long wq_hook_missed(const struct wq_hook *h)
 {
+	if (h->wrapped)
+		return 0;
 	switch (h->kind) {
 	case WQ_HOOK_KPROBE:
 		return READ_ONCE(h->kp.nmissed);
 	case WQ_HOOK_KRETPROBE:
-		if (h->wrapped)
-			return 0;
 		return (unsigned int)READ_ONCE(h->rp.nmissed) +
 		       READ_ONCE(h->rp.kp.nmissed);
 	case WQ_HOOK_TRACEPOINT:
@@ -252,13 +266,13 @@ static int wq_hook_register(struct wq_hook *h, const char *name, bool wrap)
 	atomic_long_set(&h->missed_seen, 0);
 	h->wrapped = false;
 	if (wrap && h->wrap) {
-		ret = wq_hook_wrap_register(h);
+		ret = wq_hook_wrap_register(h, name);
 		if (!ret) {
 			h->wrapped = true;
 			return 0;
 		}
 		if (ret != -EOPNOTSUPP)
-			pr_info_once("%s hook %s: no ftrace redirect (%d), a kretprobe instead\n",
+			pr_info_once("%s hook %s: no ftrace callback (%d), a kprobe instead\n",
 				     h->set->name, name, ret);
 	}
 	switch (h->kind) {

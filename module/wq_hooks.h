@@ -41,7 +41,7 @@ enum wq_hook_kind {
  * the kretprobe.  Defined with WQ_HOOK_WRAP().
  */
 struct wq_hook_wrap {
-	void		*target;	/* the exported function */
+	void		*target;	/* the exported function; NULL: entry only */
 #ifdef WQ_HOOKS_WRAP
 	ftrace_func_t	call;		/* the callback WQ_HOOK_WRAP() made */
 #endif
@@ -74,6 +74,33 @@ static const struct wq_hook_wrap var = { .target = (fn), .call = var##_call }
 #define WQ_HOOK_WRAP(var, fn, wrapper, want)				\
 WQ_HOOK_WRAP_CHECK(fn, wrapper, want);					\
 static const struct wq_hook_wrap var = { .target = (fn) }
+#endif
+
+/*
+ * The cheaper way to run a WQ_HOOK_KPROBE hook's .pre, which the hook may
+ * name in .wrap: an ftrace callback at the entry of the function it
+ * names, exported or not, that passes the call's first two arguments to
+ * @handler (static inline, inlined into the callback) and redirects
+ * nothing.  It costs a tenth of a kprobe's entry, and other ftrace users
+ * (a live patch) may share the function.  Where the kernel does not allow
+ * it, the engine places the kprobe, whose .pre must do the same.
+ */
+#define WQ_HOOK_ENTRY_CHECK(handler)					\
+static_assert(__same_type(&(handler), void (*)(unsigned long, unsigned long)))
+#ifdef WQ_HOOKS_WRAP
+#define WQ_HOOK_ENTRY(var, handler)					\
+WQ_HOOK_ENTRY_CHECK(handler);						\
+static void notrace var##_call(unsigned long ip, unsigned long parent_ip, \
+			       struct ftrace_ops *op,			\
+			       struct ftrace_regs *fregs)		\
+{									\
+	handler(wq_fregs_arg(fregs, 0), wq_fregs_arg(fregs, 1));	\
+}									\
+static const struct wq_hook_wrap var = { .call = var##_call }
+#else
+#define WQ_HOOK_ENTRY(var, handler)					\
+WQ_HOOK_ENTRY_CHECK(handler);						\
+static const struct wq_hook_wrap var = { }
 #endif
 enum wq_hook_need {
 	WQ_HOOK_REQUIRED,	/* the set is unavailable without it */

@@ -154,6 +154,8 @@ static void link_post_pending(const struct key *key)
 	struct wq_key_frame *s;
 	unsigned int i;
 
+	if (!wq_key_frames_any())
+		return;
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		s = wq_key_frame_current(ops[i]);
 		if (s && s->key == key && !s->done) {
@@ -169,26 +171,47 @@ static void link_post_pending(const struct key *key)
 }
 
 /*
- * Both skip the return probe for a keyring nobody watches (every add_key()
- * links); the key's own pending records are posted first regardless.
+ * __key_link(keyring, key, edit) cannot fail, and __key_link_end(keyring,
+ * ...) follows it in every caller, under the same keyring semaphore, after
+ * the edit is applied: so the entry of each is enough, and both are
+ * ftrace entry callbacks where the kernel allows it (struct wq_hook_wrap),
+ * kprobes otherwise.  The link's record waits from one to the other
+ * (wq_key_link_defer()); a keyring nobody watches (every add_key() links)
+ * costs the two callbacks and no lookup.  The key's own pending records
+ * are posted first regardless.
  */
-static int link_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static inline void link_begin(unsigned long keyring_arg, unsigned long key_arg)
 {
-	struct wq_kr_data *d = kr_data(ri);
+	const struct key *keyring = (const struct key *)keyring_arg;
+	const struct key *key = (const struct key *)key_arg;
 
-	d->keyring = kr_key_arg(regs, 0)->serial;
-	d->key = kr_key_arg(regs, 1);
-	link_post_pending(d->key);
-	return wq_key_maybe_watched(d->keyring) ? 0 : 1;
+	link_post_pending(key);
+	if (!wq_key_maybe_watched(keyring->serial))
+		return;
+	/* No slot (64 tasks linking at once): before the edit, not lost. */
+	if (!wq_key_link_defer(keyring->serial, key->serial))
+		wq_key_notify(keyring->serial, WQ_KEY_LINKED, key->serial);
 }
 
-static int link_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+static inline void link_end(unsigned long keyring, unsigned long index_key)
 {
-	struct wq_kr_data *d = kr_data(ri);
+	wq_key_link_done();
+}
 
-	wq_key_notify(d->keyring, WQ_KEY_LINKED, d->key->serial);
+static int link_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	link_begin(kr_arg(regs, 0), kr_arg(regs, 1));
 	return 0;
 }
+
+static int link_end_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	link_end(kr_arg(regs, 0), kr_arg(regs, 1));
+	return 0;
+}
+
+WQ_HOOK_ENTRY(link_fentry, link_begin);
+WQ_HOOK_ENTRY(link_end_fentry, link_end);
 
 /* key_unlink(keyring, key) */
 static int unlink_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -484,8 +507,14 @@ static int revoke_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Instantiating a key under construction invalidates the authorisation key
+ * after linking the key and before waking the tasks waiting for it: the
+ * waiting link's record goes now, before anything those tasks do.
+ */
 static int inval_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	wq_key_link_done();
 	return first_time_entry(ri, regs, WQ_KEY_OP_INVALIDATE,
 				KEY_FLAG_INVALIDATED);
 }
@@ -538,7 +567,8 @@ static int destroy_pre(struct kprobe *kp, struct pt_regs *regs)
  * revoke or invalidate race (first_time_ret() falls back to the flag).
  */
 enum {
-	WQ_KH_INSTANTIATE, WQ_KH_REJECT, WQ_KH_LINK, WQ_KH_UNLINK, WQ_KH_MOVE,
+	WQ_KH_INSTANTIATE, WQ_KH_REJECT, WQ_KH_LINK, WQ_KH_LINK_END,
+	WQ_KH_UNLINK, WQ_KH_MOVE,
 	WQ_KH_UPDATE, WQ_KH_CREATE, WQ_KH_FIND_UPDATE, WQ_KH_CLEAR,
 	WQ_KH_REVOKE, WQ_KH_INVALIDATE, WQ_KH_TIMEOUT, WQ_KH_RESTRICT,
 	WQ_KH_CHOWN, WQ_KH_SETPERM, WQ_KH_USER_KEYRINGS, WQ_KH_DESTROY,
@@ -552,7 +582,11 @@ enum {
 static struct wq_hook wq_key_hooks[WQ_KH_NR] = {
 	KR(WQ_KH_INSTANTIATE, "__key_instantiate_and_link", inst_entry, inst_ret),
 	KR(WQ_KH_REJECT, "key_reject_and_link", reject_entry, inst_ret),
-	KR(WQ_KH_LINK, "__key_link", link_entry, link_ret),
+	[WQ_KH_LINK] = { .names = { "__key_link" }, .kind = WQ_HOOK_KPROBE,
+			 .pre = link_pre, .wrap = &link_fentry },
+	[WQ_KH_LINK_END] = { .names = { "__key_link_end" },
+			     .kind = WQ_HOOK_KPROBE, .pre = link_end_pre,
+			     .wrap = &link_end_fentry },
 	[WQ_KH_UNLINK] = { .names = { "key_unlink" },
 			   .kind = WQ_HOOK_KRETPROBE, .entry = unlink_entry,
 			   .ret = unlink_ret, .wrap = &unlink_wrap,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per-task frames for the key hooks (see wq_key_slots.h). */
+/* Per-task frames and waiting links for the key hooks (see wq_key_slots.h). */
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/sched.h>
@@ -12,7 +12,7 @@
 static DEFINE_HASHTABLE(wq_key_frames, WQ_KEY_FRAME_BITS);
 static DEFINE_RAW_SPINLOCK(wq_key_frames_lock);
 /* Frames pushed and not popped: lets lookups skip the lock when 0. */
-static atomic_t wq_key_frames_used = ATOMIC_INIT(0);
+atomic_t wq_key_frames_used = ATOMIC_INIT(0);
 /*
  * Resets so far, under the lock: a frame pushed before the last reset is
  * no longer on any list, and its instance may be gone with the probe.
@@ -65,7 +65,7 @@ struct wq_key_frame *wq_key_frame_current(enum wq_key_op op)
 	struct wq_key_frame *f, *found = NULL;
 	unsigned long flags;
 
-	if (!atomic_read(&wq_key_frames_used))
+	if (!wq_key_frames_any())
 		return NULL;
 	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
 	if (!wq_key_frames_open) {
@@ -83,12 +83,71 @@ struct wq_key_frame *wq_key_frame_current(enum wq_key_op op)
 	return found;
 }
 
+/*
+ * Waiting links, under wq_key_frames_lock.  A slot is held from the entry
+ * of __key_link() to the entry of __key_link_end() or the task's next
+ * record: as many as tasks linking into watched keyrings at that moment,
+ * each holding that keyring's semaphore.
+ */
+#define WQ_KEY_LINKS	64
+static struct wq_key_link wq_key_links[WQ_KEY_LINKS];
+/* Slots in use: lets wq_key_link_take() skip the lock when 0. */
+atomic_t wq_key_links_used = ATOMIC_INIT(0);
+
+bool wq_key_link_defer(key_serial_t keyring, key_serial_t key)
+{
+	struct wq_key_link *l;
+	unsigned long flags;
+	bool deferred = false;
+
+	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
+	if (!wq_key_frames_open)
+		goto out;
+	for (l = wq_key_links; l < wq_key_links + WQ_KEY_LINKS; l++) {
+		if (!l->task) {
+			l->task = current;
+			l->keyring = keyring;
+			l->key = key;
+			atomic_inc(&wq_key_links_used);
+			deferred = true;
+			break;
+		}
+	}
+out:
+	raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
+	return deferred;
+}
+
+bool wq_key_link_take(struct wq_key_link *taken)
+{
+	struct wq_key_link *l;
+	unsigned long flags;
+	bool found = false;
+
+	if (!wq_key_links_any())
+		return false;
+	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
+	for (l = wq_key_links; l < wq_key_links + WQ_KEY_LINKS; l++) {
+		if (l->task == current) {
+			*taken = *l;
+			l->task = NULL;
+			atomic_dec(&wq_key_links_used);
+			found = true;
+			break;
+		}
+	}
+	raw_spin_unlock_irqrestore(&wq_key_frames_lock, flags);
+	return found;
+}
+
 void wq_key_frames_set_open(bool open)
 {
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&wq_key_frames_lock, flags);
 	hash_init(wq_key_frames);
+	memset(wq_key_links, 0, sizeof(wq_key_links));
+	atomic_set(&wq_key_links_used, 0);
 	wq_key_frames_gen++;
 	atomic_set(&wq_key_frames_used, 0);
 	wq_key_frames_open = open;

@@ -11,6 +11,7 @@
 #ifndef _WQ_KEY_SLOTS_H
 #define _WQ_KEY_SLOTS_H
 
+#include <linux/atomic.h>
 #include <linux/key.h>
 #include <linux/list.h>
 
@@ -53,5 +54,46 @@ void wq_key_frame_pop(struct wq_key_frame *f);
 void wq_key_frames_set_open(bool open);
 /* The current task's innermost frame for @op, or NULL. */
 struct wq_key_frame *wq_key_frame_current(enum wq_key_op op);
+
+/*
+ * Whether any task has a frame (or a waiting link, below), for the hot
+ * paths to skip the calls.  A task's own frames and links are its own
+ * stores, so it never misses one of them; other tasks' do not matter.
+ */
+extern atomic_t wq_key_frames_used;
+static inline bool wq_key_frames_any(void)
+{
+	return atomic_read(&wq_key_frames_used);
+}
+
+/*
+ * Links whose records wait for the link to be visible.  Upstream posts
+ * LINKED at the end of __key_link(), after the keyring's edit is applied;
+ * the entry of __key_link() knows the link, the entry of __key_link_end()
+ * (still under the keyring's semaphore) comes after the edit.  A task has
+ * at most one link between the two.  A record the task posts in between
+ * (key_invalidate() of the authorisation key, when a key is instantiated)
+ * goes after the link's, as upstream's does: wq_key_notify() posts the
+ * task's waiting link first.
+ */
+struct wq_key_link {
+	struct task_struct	*task;		/* NULL: a free slot */
+	key_serial_t		keyring;
+	key_serial_t		key;
+};
+
+/*
+ * The current task linked @key into @keyring: false if no slot is free or
+ * the frames are closed (then the caller posts at once).
+ */
+bool wq_key_link_defer(key_serial_t keyring, key_serial_t key);
+/* Takes the current task's waiting link into @l: false if none. */
+bool wq_key_link_take(struct wq_key_link *l);
+
+extern atomic_t wq_key_links_used;
+static inline bool wq_key_links_any(void)
+{
+	return atomic_read(&wq_key_links_used);
+}
 
 #endif /* _WQ_KEY_SLOTS_H */

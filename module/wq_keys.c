@@ -26,6 +26,7 @@
 #include <linux/workqueue.h>
 #include "compat/wq_compat_keys.h"
 #include "wq_key_hooks.h"
+#include "wq_key_slots.h"
 #include "wq_keys.h"
 #include "wq_objtab.h"
 #include "wq_main.h"
@@ -51,7 +52,8 @@ static atomic_long_t wq_keys_lost_pending = ATOMIC_LONG_INIT(0);
 static void wq_keys_loss_work(struct work_struct *work);
 static DECLARE_WORK(wq_keys_loss, wq_keys_loss_work);
 
-void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux)
+static void wq_key_post(key_serial_t serial, enum wq_key_subtype subtype,
+			u32 aux)
 {
 	struct wq_key_notification n = {
 		.watch.type	= WQ_TYPE_KEY,
@@ -69,6 +71,22 @@ void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux)
 	if (obj)
 		wq_post(&obj->wlist, &n.watch, serial);
 	rcu_read_unlock();
+}
+
+/* A link the task made is visible now: its record (wq_key_slots.h). */
+void wq_key_link_post(void)
+{
+	struct wq_key_link l;
+
+	if (wq_key_link_take(&l))
+		wq_key_post(l.keyring, WQ_KEY_LINKED, l.key);
+}
+
+/* After the task's waiting link, if any: upstream posted that first. */
+void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux)
+{
+	wq_key_link_done();
+	wq_key_post(serial, subtype, aux);
 }
 
 /* The key is being destroyed: every watcher gets a removal record. */

@@ -5,10 +5,18 @@
 
 #include <linux/key.h>
 #include "wq_core.h"
+#include "wq_key_slots.h"
 #include "wq_objtab.h"
 
 /* Called from the hooks; any context. */
 void wq_key_notify(key_serial_t serial, enum wq_key_subtype subtype, u32 aux);
+/* Posts the current task's waiting link (wq_key_slots.h), if any. */
+void wq_key_link_post(void);
+static inline void wq_key_link_done(void)
+{
+	if (wq_key_links_any())
+		wq_key_link_post();
+}
 void wq_key_destroyed(key_serial_t serial);
 /* A hook missed @count calls: every queue watching keys is told. */
 void wq_keys_lost(unsigned long count);

@@ -4,6 +4,10 @@
 # Guest script for the reference lane (issue 18): the module beside the
 # kernel's own notification queue, in one boot, on the same operations.
 #   WQ_ICOUNT=0 tests/vm/run-lane --script tests/bench/run-parity-bench.sh reference
+# On a stock lane (a kernel without notification pipes) it measures the
+# module's configurations alone, base, armed, queue and 64 queues, so that
+# the key hooks' cost per operation can be recorded on every kernel:
+#   WQ_ICOUNT=0 tests/vm/run-lane --script tests/bench/run-parity-bench.sh 6.12
 # Under WQ_ICOUNT=0 the guest clock counts instructions (tests/vm/README.md),
 # so every figure below is instructions.
 #
@@ -53,7 +57,7 @@ readonly ops=${PARITY_BENCH_OPS:-8192}
 readonly fills=${PARITY_BENCH_FILLS:-64}
 readonly report=$WQ_OUT/parity-bench.txt
 readonly hooks=/sys/module/watch_queue/parameters/key_hooks
-readonly configs=(base pipe_other pipe armed queue pipe64 queue64 consume)
+configs=(base pipe_other pipe armed queue pipe64 queue64 consume)
 readonly op_names=(update link unlink)
 readonly methods=(pipe_read4k pipe_read64k dev_read4k dev_read64k mmap)
 
@@ -103,14 +107,26 @@ mkdir -p "$WQ_OUT"
 had_watch_queue=0 had_wq_test=0
 loaded watch_queue && had_watch_queue=1
 loaded wq_test && had_wq_test=1
-# The kernel's own implementation must be there, or there is nothing to
-# compare against.
+# Without the kernel's own implementation (a stock lane), the module's
+# configurations alone.  Decided by the lane, not by a failing pipe: on
+# the reference lane a pipe that fails must fail the run, not shrink it.
 unload
-"$bench" --watch pipe --ops 256 --warmup 0 >/dev/null ||
-	die "no notification pipes with key notifications in this kernel (CONFIG_WATCH_QUEUE, CONFIG_KEY_NOTIFICATIONS)"
+stock=0
+if [[ ${WQ_LANE:-reference} != reference ]]; then
+	stock=1
+	configs=(base armed queue queue64)
+else
+	"$bench" --watch pipe --ops 256 --warmup 0 >/dev/null ||
+		die "no notification pipes with key notifications in this kernel (CONFIG_WATCH_QUEUE, CONFIG_KEY_NOTIFICATIONS)"
+fi
+readonly stock configs
 
 {
-	echo "parity bench: the module beside the kernel's own notification queue, kernel $(uname -r)"
+	if ((stock)); then
+		echo "parity bench, stock kernel (no notification pipes): the module alone, kernel $(uname -r)"
+	else
+		echo "parity bench: the module beside the kernel's own notification queue, kernel $(uname -r)"
+	fi
 	echo "$ops operations of each kind per measurement in batches of 32 (link and unlink:"
 	echo "32 user keys into and out of a keyring), $fills fills of 512 records per consumption"
 	echo "measurement, $rounds rounds, CPU 0; figures: median of the rounds of each run's"
@@ -144,32 +160,16 @@ pair() { # module-config upstream-config text
 	echo
 }
 
-{
-	echo
-	echo "per operation; ratio to the base"
-	printf '%-28s %8s %6s %8s %6s %8s %6s\n' configuration update ratio link ratio unlink ratio
-	for c in base pipe_other pipe armed queue pipe64 queue64; do
-		printf '%-28s' "${label[$c]}"
-		for op in "${op_names[@]}"; do
-			printf ' %8s %6s' "${med[$c:$op]}" "$(ratio "${med[$c:$op]}" "${med[base:$op]}")"
-		done
-		echo
-	done
+# The module against the kernel's own implementation, and consumption.
+upstream_figures() {
+	local op m base
 	echo "module / upstream, same configuration:"
 	pair armed pipe_other "armed vs pipe, another key"
 	pair queue pipe "1 queue vs 1 pipe"
 	pair queue64 pipe64 "64 queues vs 64 pipes"
 	echo "posting cost per record ((64 watchers - 1 watcher) / 63):"
-	printf '  %-30s' "upstream (pipe)"
-	for op in "${op_names[@]}"; do
-		printf ' %s %.1f' "$op" "$(awk -v a="${med[pipe64:$op]}" -v b="${med[pipe:$op]}" 'BEGIN { print (a - b) / 63 }')"
-	done
-	echo
-	printf '  %-30s' "module (queue)"
-	for op in "${op_names[@]}"; do
-		printf ' %s %.1f' "$op" "$(awk -v a="${med[queue64:$op]}" -v b="${med[queue:$op]}" 'BEGIN { print (a - b) / 63 }')"
-	done
-	echo
+	posting_cost "upstream (pipe)" pipe64 pipe
+	posting_cost "module (queue)" queue64 queue
 	printf '  %-30s' "module / upstream"
 	for op in "${op_names[@]}"; do
 		printf ' %s %s' "$op" "$(awk -v m1="${med[queue:$op]}" -v m64="${med[queue64:$op]}" \
@@ -186,6 +186,35 @@ pair() { # module-config upstream-config text
 		printf '%-30s %8s %6s\n' "${method_label[$m]}" "${med[consume:$m]}" \
 			"$(ratio "${med[consume:$m]}" "${med[consume:$base]}")"
 	done
+}
+
+posting_cost() { # text config-64 config-1
+	local op
+	printf '  %-30s' "$1"
+	for op in "${op_names[@]}"; do
+		printf ' %s %.1f' "$op" "$(awk -v a="${med[$2:$op]}" -v b="${med[$3:$op]}" 'BEGIN { print (a - b) / 63 }')"
+	done
+	echo
+}
+
+{
+	echo
+	echo "per operation; ratio to the base"
+	printf '%-28s %8s %6s %8s %6s %8s %6s\n' configuration update ratio link ratio unlink ratio
+	for c in base pipe_other pipe armed queue pipe64 queue64; do
+		[[ -n ${med[$c:update]:-} ]] || continue
+		printf '%-28s' "${label[$c]}"
+		for op in "${op_names[@]}"; do
+			printf ' %8s %6s' "${med[$c:$op]}" "$(ratio "${med[$c:$op]}" "${med[base:$op]}")"
+		done
+		echo
+	done
+	if ((stock)); then
+		echo "posting cost per record ((64 queues - 1 queue) / 63):"
+		posting_cost "module (queue)" queue64 queue
+	else
+		upstream_figures
+	fi
 	echo
 	echo "module's key hooks after the last run with the module: ${hook_state:-?}"
 	echo "per round (p10):"

@@ -49,15 +49,26 @@ bool hooks_complete(const HookState& s) {
            std::ranges::none_of(s.hooks, [](const std::string& h) { return h.starts_with('!'); });
 }
 
-// How the exported @fn (key_update, key_unlink) is followed while armed:
-// redirected through ftrace where the kernel exports what that needs
-// (Debian's 6.1 and later), a return probe on 5.10.
-std::string exported_hook(const std::string& fn) {
+// Whether the hook engine can use ftrace callbacks: where the kernel exports
+// what a module needs to remove them cleanly (Debian's 6.1 and later).
+bool ftrace_hooks() {
     utsname u{};
     if (::uname(&u) != 0) {
         throw std::runtime_error("uname failed");
     }
-    return "+" + fn + (std::string(u.release).starts_with("5.") ? ":0" : "@ftrace");
+    return !std::string(u.release).starts_with("5.");
+}
+
+// How the exported @fn (key_update, key_unlink) is followed while armed:
+// redirected through ftrace, or a return probe (no misses: ":0").
+std::string exported_hook(const std::string& fn) {
+    return "+" + fn + (ftrace_hooks() ? "@ftrace" : ":0");
+}
+
+// How the entry of @fn (__key_link, __key_link_end) is hooked while armed:
+// an ftrace callback, or a kprobe.
+std::string entry_hook(const std::string& fn) {
+    return "+" + fn + (ftrace_hooks() ? "@ftrace" : "");
 }
 
 // Missed return probes (name:N while armed), summed.
@@ -145,6 +156,8 @@ TEST_CASE("the key hooks are all present and armed only while a key watch exists
     CHECK(hooks_complete(st));
     CHECK(std::ranges::count(st.hooks, exported_hook("key_update")) == 1);
     CHECK(std::ranges::count(st.hooks, exported_hook("key_unlink")) == 1);
+    CHECK(std::ranges::count(st.hooks, entry_hook("__key_link")) == 1);
+    CHECK(std::ranges::count(st.hooks, entry_hook("__key_link_end")) == 1);
 
     // Still armed while any watch remains.
     Queue q2 = key_queue();
