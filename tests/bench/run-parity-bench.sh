@@ -150,33 +150,46 @@ for key in "${!figures[@]}"; do
 	med[$key]=$(median ${figures[$key]})
 done
 
-# Module / upstream in the same configuration, per operation.
-pair() { # module-config upstream-config text
-	local op
-	printf '  %-30s' "$3"
+# A row of per-operation figures: TEXT, then "op VALUE" for each operation,
+# VALUE printed by the command given after TEXT, with the operation added.
+op_row() { # text command...
+	local text=$1 op
+	shift
+	printf '  %-30s' "$text"
 	for op in "${op_names[@]}"; do
-		printf ' %s %s' "$op" "$(ratio "${med[$1:$op]}" "${med[$2:$op]}")"
+		printf ' %s %s' "$op" "$("$@" "$op")"
 	done
 	echo
 }
 
+# Config a over config b.
+ratio_of() { # config-a config-b op
+	ratio "${med[$1:$3]}" "${med[$2:$3]}"
+}
+
+# What one more watcher, one more record, costs: (64 - 1 watcher) / 63.
+posting_cost() { # config-64 config-1 op
+	awk -v a="${med[$1:$3]}" -v b="${med[$2:$3]}" 'BEGIN { printf "%.1f", (a - b) / 63 }'
+}
+
+# The module's posting cost over the kernel's.
+posting_ratio() { # op
+	awk -v m1="${med[queue:$1]}" -v m64="${med[queue64:$1]}" \
+		-v p1="${med[pipe:$1]}" -v p64="${med[pipe64:$1]}" \
+		'BEGIN { printf "%.3f", (m64 - m1) / (p64 - p1) }'
+}
+
 # The module against the kernel's own implementation, and consumption.
 upstream_figures() {
-	local op m base
+	local m base
 	echo "module / upstream, same configuration:"
-	pair armed pipe_other "armed vs pipe, another key"
-	pair queue pipe "1 queue vs 1 pipe"
-	pair queue64 pipe64 "64 queues vs 64 pipes"
+	op_row "armed vs pipe, another key" ratio_of armed pipe_other
+	op_row "1 queue vs 1 pipe" ratio_of queue pipe
+	op_row "64 queues vs 64 pipes" ratio_of queue64 pipe64
 	echo "posting cost per record ((64 watchers - 1 watcher) / 63):"
-	posting_cost "upstream (pipe)" pipe64 pipe
-	posting_cost "module (queue)" queue64 queue
-	printf '  %-30s' "module / upstream"
-	for op in "${op_names[@]}"; do
-		printf ' %s %s' "$op" "$(awk -v m1="${med[queue:$op]}" -v m64="${med[queue64:$op]}" \
-			-v p1="${med[pipe:$op]}" -v p64="${med[pipe64:$op]}" \
-			'BEGIN { printf "%.3f", (m64 - m1) / (p64 - p1) }')"
-	done
-	echo
+	op_row "upstream (pipe)" posting_cost pipe64 pipe
+	op_row "module (queue)" posting_cost queue64 queue
+	op_row "module / upstream" posting_ratio
 	echo
 	echo "consumption per record (16-byte key records, fills of 512); ratio to the pipe's read() with the same buffer"
 	printf '%-30s %8s %6s\n' method ns ratio
@@ -186,15 +199,6 @@ upstream_figures() {
 		printf '%-30s %8s %6s\n' "${method_label[$m]}" "${med[consume:$m]}" \
 			"$(ratio "${med[consume:$m]}" "${med[consume:$base]}")"
 	done
-}
-
-posting_cost() { # text config-64 config-1
-	local op
-	printf '  %-30s' "$1"
-	for op in "${op_names[@]}"; do
-		printf ' %s %.1f' "$op" "$(awk -v a="${med[$2:$op]}" -v b="${med[$3:$op]}" 'BEGIN { print (a - b) / 63 }')"
-	done
-	echo
 }
 
 {
@@ -211,7 +215,7 @@ posting_cost() { # text config-64 config-1
 	done
 	if ((stock)); then
 		echo "posting cost per record ((64 queues - 1 queue) / 63):"
-		posting_cost "module (queue)" queue64 queue
+		op_row "module (queue)" posting_cost queue64 queue
 	else
 		upstream_figures
 	fi
