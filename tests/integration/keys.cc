@@ -87,9 +87,10 @@ unsigned long hooks_missed(const HookState& s) {
 // with keyutils' own keyctl(1): instantiate with the argument as payload,
 // reject with the argument as error, negate, or set the requestor's
 // destination keyring's permissions (KEY_SPEC_REQUESTOR_KEYRING) to the
-// argument and instantiate; the key is also linked into
-// the requestor's session keyring (%S).  The guest's root is a throw-away
-// overlay; both files are removed afterwards anyway.
+// argument and instantiate, or report its authorisation key (below) and
+// instantiate; the key is also linked into the requestor's session keyring
+// (%S).  The guest's root is a throw-away overlay; both files are removed
+// afterwards anyway.
 class RequestKeyHelper {
 public:
     RequestKeyHelper() {
@@ -97,19 +98,7 @@ public:
             throw std::runtime_error("/sbin/request-key (keyutils) is missing");
         }
         std::filesystem::create_directories("/etc/request-key.d");
-        write_file(script_,
-                   "#!/bin/sh\n"
-                   "key=$1 ring=$2\n"
-                   "set -- $3\n"
-                   "/bin/sleep \"$2\"\n"
-                   "case $1 in\n"
-                   "instantiate) exec /bin/keyctl instantiate \"$key\" \"$3\" \"$ring\" ;;\n"
-                   "reject) exec /bin/keyctl reject \"$key\" 30 \"$3\" \"$ring\" ;;\n"
-                   "negate) exec /bin/keyctl negate \"$key\" 30 \"$ring\" ;;\n"
-                   "setperm-requestor) /bin/keyctl setperm -8 \"$3\" || exit 1\n"
-                   "  exec /bin/keyctl instantiate \"$key\" x \"$ring\" ;;\n"
-                   "esac\n"
-                   "exit 1\n");
+        write_file(script_, "#!/bin/sh\nauth=" + auth_file_prefix + script_body);
         std::filesystem::permissions(script_, std::filesystem::perms::owner_all);
         write_file(conf_, "create user wqkeys:* * /bin/sh " + script_ + " %k %S %c\n");
     }
@@ -123,7 +112,44 @@ public:
         std::filesystem::remove(script_, ec);
     }
 
+    // With the callout "auth-instantiate <delay> <payload>", the helper
+    // writes the serial of its authorisation key (the one it holds for
+    // @key) to a file before sleeping; this waits for it.
+    static Serial wait_auth_key(Serial key, std::chrono::milliseconds limit = 10000ms) {
+        const std::string path = auth_file_prefix + std::to_string(key);
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!std::filesystem::exists(path)) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                throw std::runtime_error(path +
+                                         " did not appear: the helper's keyctl id @a failed");
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        const Serial auth = std::stoi(read_line(path));
+        std::filesystem::remove(path);
+        return auth;
+    }
+
 private:
+    static inline const std::string auth_file_prefix = "/run/wq-keys-test-auth.";
+    // After "auth=<auth_file_prefix>": the helper, called with the key, the
+    // requestor's session keyring and the callout.
+    static constexpr const char* script_body =
+        "$1\n"
+        "key=$1 ring=$2\n"
+        "set -- $3\n"
+        "if [ \"$1\" = auth-instantiate ]; then\n"
+        "  /bin/keyctl id @a >\"$auth.tmp\" && /bin/mv \"$auth.tmp\" \"$auth\" || exit 1\n"
+        "fi\n"
+        "/bin/sleep \"$2\"\n"
+        "case $1 in\n"
+        "instantiate|auth-instantiate) exec /bin/keyctl instantiate \"$key\" \"$3\" \"$ring\" ;;\n"
+        "reject) exec /bin/keyctl reject \"$key\" 30 \"$3\" \"$ring\" ;;\n"
+        "negate) exec /bin/keyctl negate \"$key\" 30 \"$ring\" ;;\n"
+        "setperm-requestor) /bin/keyctl setperm -8 \"$3\" || exit 1\n"
+        "  exec /bin/keyctl instantiate \"$key\" x \"$ring\" ;;\n"
+        "esac\n"
+        "exit 1\n";
     std::string conf_ = "/etc/request-key.d/wq-keys-test.conf";
     std::string script_ = "/run/wq-keys-test-helper.sh";
 };
@@ -1043,6 +1069,45 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
         Queue qk = key_queue();
         CHECK(try_watch(qk, k, 2) == ENOKEY);
     }
+}
+
+// Instantiation links the key (__key_link), then invalidates the
+// authorisation key, then ends the link (__key_link_end): upstream posts
+// LINKED first, and so must the module, whose LINKED waits for the end of
+// the link.
+TEST_CASE("instantiating a requested key: LINKED before the authorisation key's INVALIDATED",
+          "[keys][request-key]") {
+    const Session s;
+    const RequestKeyHelper helper;
+    const Serial dest = new_keyring(unique("dest"), s.id);
+    Queue qd = key_queue();
+    watch(qd, dest, 1);
+    std::atomic<Serial> got{0};
+    Failures failures;
+    const std::string desc = unique("auth-order");
+    auto requester = spawn(
+        failures, [&] { got = request_key("user", desc, "auth-instantiate 2 payload", dest); });
+    const Events started = wait_events(qd, 1);
+    REQUIRE(started.size() == 1);
+    const auto k = static_cast<Serial>(started[0].aux);
+    const Serial auth = RequestKeyHelper::wait_auth_key(k);
+    // One queue for both, so that their order shows; the helper links the
+    // key into our session keyring when it instantiates it.
+    Queue q = key_queue();
+    watch(q, s.id, 9);
+    watch(q, auth, 7);
+    requester.join();
+    REQUIRE(failures.empty());
+    CHECK(got.load() == k);
+    const Events evs = wait_events(q, 2);
+    std::ostringstream seen;
+    for (const Event& e : evs) {
+        seen << e << "; ";
+    }
+    INFO("records: " << seen.str());
+    REQUIRE(evs.size() >= 2);
+    CHECK(evs[0] == key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k)));
+    CHECK(evs[1] == key_event(WQ_KEY_INVALIDATED, 7, auth));
 }
 
 // ---- loss is never silent; the hooks linger ---------------------------------------
