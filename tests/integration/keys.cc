@@ -154,6 +154,41 @@ private:
     std::string script_ = "/run/wq-keys-test-helper.sh";
 };
 
+// A request_key(2) of the "wqkeys:" user key @desc into @dest, in a thread
+// of its own while the helper works on it; the key under construction is
+// known from the LINKED record that its construction posts on @dest (which
+// @dest_watch watches).
+class BackgroundRequest {
+public:
+    BackgroundRequest(const std::string& desc, const std::string& callout, Serial dest,
+                      Queue& dest_watch)
+        : requester_(
+              spawn(failures_, [=, this] { got_ = request_key("user", desc, callout, dest); })),
+          started_(wait_events(dest_watch, 1)) {}
+    BackgroundRequest(const BackgroundRequest&) = delete;
+    BackgroundRequest& operator=(const BackgroundRequest&) = delete;
+    BackgroundRequest(BackgroundRequest&&) = delete;
+    BackgroundRequest& operator=(BackgroundRequest&&) = delete;
+    ~BackgroundRequest() = default;
+
+    // The records @dest_watch got when construction started.
+    [[nodiscard]] const Events& started() const { return started_; }
+    // Waits for request_key(2): what it returned; throws what failed in it.
+    Serial finish() {
+        requester_.join();
+        if (!failures_.empty()) {
+            throw std::runtime_error(failures_.str());
+        }
+        return got_.load();
+    }
+
+private:
+    Failures failures_;
+    std::atomic<Serial> got_{0};
+    std::jthread requester_;
+    Events started_;
+};
+
 } // namespace
 
 // ---- the device ------------------------------------------------------------
@@ -1004,23 +1039,17 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
 
     SECTION("instantiated by the helper") {
         const std::string desc = unique("positive");
-        std::atomic<Serial> got{0};
-        Failures failures;
-        auto requester = spawn(
-            failures, [&] { got = request_key("user", desc, "instantiate 2 payload", dest); });
-        const Events linked = wait_events(qd, 1);
-        REQUIRE(linked.size() == 1);
-        const auto k = static_cast<Serial>(linked[0].aux);
-        CHECK(linked[0] == key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k)));
+        BackgroundRequest req(desc, "instantiate 2 payload", dest, qd);
+        REQUIRE(req.started().size() == 1);
+        const auto k = static_cast<Serial>(req.started()[0].aux);
+        CHECK(req.started()[0] == key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k)));
         // The helper is still sleeping: the watch waits for it.
         Queue qk = key_queue();
         const auto t0 = std::chrono::steady_clock::now();
         const int err = try_watch(qk, k, 2);
         const auto waited = std::chrono::steady_clock::now() - t0;
-        requester.join();
-        REQUIRE(failures.empty());
+        CHECK(req.finish() == k);
         CHECK(err == 0);
-        CHECK(got.load() == k);
         CHECK(waited >= 500ms);
         CHECK(events(qk).empty());
         CHECK(events(qs) == Events{key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k))});
@@ -1031,6 +1060,28 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
         CHECK(request_key("user", desc, "instantiate 0 other", dest) == k);
         CHECK(events(qd) == Events{key_event(WQ_KEY_LINKED, 1, dest, serial_aux(k))});
         CHECK(events(qk).empty());
+    }
+    // Instantiation links the key (__key_link), then invalidates the
+    // authorisation key, then ends the link (__key_link_end): upstream posts
+    // LINKED first, and so must the module, whose LINKED waits for the end
+    // of the link.
+    SECTION("instantiated: LINKED before the authorisation key's INVALIDATED") {
+        BackgroundRequest req(unique("auth-order"), "auth-instantiate 2 payload", dest, qd);
+        REQUIRE(req.started().size() == 1);
+        const auto k = static_cast<Serial>(req.started()[0].aux);
+        // The same queue as the session keyring's, so that the order shows.
+        const Serial auth = RequestKeyHelper::wait_auth_key(k);
+        watch(qs, auth, 7);
+        CHECK(req.finish() == k);
+        const Events evs = wait_events(qs, 2);
+        std::ostringstream seen;
+        for (const Event& e : evs) {
+            seen << e << "; ";
+        }
+        INFO("records: " << seen.str());
+        REQUIRE(evs.size() >= 2);
+        CHECK(evs[0] == key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k)));
+        CHECK(evs[1] == key_event(WQ_KEY_INVALIDATED, 7, auth));
     }
     SECTION("rejected by the helper") {
         const std::string desc = unique("rejected");
@@ -1069,45 +1120,6 @@ TEST_CASE("request_key: LINKED when construction starts; no watch before instant
         Queue qk = key_queue();
         CHECK(try_watch(qk, k, 2) == ENOKEY);
     }
-}
-
-// Instantiation links the key (__key_link), then invalidates the
-// authorisation key, then ends the link (__key_link_end): upstream posts
-// LINKED first, and so must the module, whose LINKED waits for the end of
-// the link.
-TEST_CASE("instantiating a requested key: LINKED before the authorisation key's INVALIDATED",
-          "[keys][request-key]") {
-    const Session s;
-    const RequestKeyHelper helper;
-    const Serial dest = new_keyring(unique("dest"), s.id);
-    Queue qd = key_queue();
-    watch(qd, dest, 1);
-    std::atomic<Serial> got{0};
-    Failures failures;
-    const std::string desc = unique("auth-order");
-    auto requester = spawn(
-        failures, [&] { got = request_key("user", desc, "auth-instantiate 2 payload", dest); });
-    const Events started = wait_events(qd, 1);
-    REQUIRE(started.size() == 1);
-    const auto k = static_cast<Serial>(started[0].aux);
-    const Serial auth = RequestKeyHelper::wait_auth_key(k);
-    // One queue for both, so that their order shows; the helper links the
-    // key into our session keyring when it instantiates it.
-    Queue q = key_queue();
-    watch(q, s.id, 9);
-    watch(q, auth, 7);
-    requester.join();
-    REQUIRE(failures.empty());
-    CHECK(got.load() == k);
-    const Events evs = wait_events(q, 2);
-    std::ostringstream seen;
-    for (const Event& e : evs) {
-        seen << e << "; ";
-    }
-    INFO("records: " << seen.str());
-    REQUIRE(evs.size() >= 2);
-    CHECK(evs[0] == key_event(WQ_KEY_LINKED, 9, s.id, serial_aux(k)));
-    CHECK(evs[1] == key_event(WQ_KEY_INVALIDATED, 7, auth));
 }
 
 // ---- loss is never silent; the hooks linger ---------------------------------------
